@@ -219,8 +219,9 @@ impl Lameduck {
 
     /// [`remove_socket_files`](Self::remove_socket_files), waiting for a
     /// removal under way `patience` at most, for what nothing may hold up:
-    /// the refusal and the forced end on the thread that reads the stop
-    /// signals, and the `atexit` hook. A removal stuck in a hung file
+    /// the refusal (on the thread that reads the stop signals, in bypass
+    /// mode; in a child nothing else holds the list), the forced end
+    /// there, and the `atexit` hook. A removal stuck in a hung file
     /// system holds its own thread still.
     pub fn remove_socket_files_within(&self, patience: Duration) {
         let deadline = Instant::now() + patience;
@@ -418,7 +419,8 @@ impl Lameduck {
             self.accepted.stop_accepting();
         }
         if refuse {
-            // Under way elsewhere (a way out, in bypass mode): its own.
+            // A removal under way elsewhere (a way out, in bypass mode
+            // only) finishes them: not waited for.
             self.remove_socket_files_within(Duration::ZERO);
         }
         // No new connection reaches a unix socket whose file is gone, and
