@@ -241,6 +241,9 @@ pub struct Row {
     /// paced reloads' pace), which dilutes what a reload costs; these do
     /// not.
     pub reload_touched: (usize, [f64; 4]),
+    /// How many requests were due during the reloads (the window
+    /// `reload_ms` is read over): of which `reload_touched.0` touched.
+    pub reload_requests: usize,
     pub paced_touched: (usize, [f64; 4]),
     /// Old child drain time (told to wind down → exited), median and max, ms.
     pub drain_ms: [f64; 2],
@@ -497,6 +500,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         (touched.len(), percentiles(touched.into_iter()))
     };
     row.reload_touched = touched(Phase::Reloads);
+    row.reload_requests = of(Phase::Reloads).count();
     row.paced_touched = touched(Phase::Paced);
     let drains = drains.ms;
     row.drains_timed = drains.len();

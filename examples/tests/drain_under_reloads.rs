@@ -90,9 +90,9 @@ async fn reloads_fail_nothing(bin: &str, listener: &str, keep_alive: KeepAlive) 
         // runs on before and after the reloads.
         let touched = row.reload_touched.0;
         assert!(
-            touched > 0 && touched < row.requests,
+            touched > 0 && touched < row.reload_requests,
             "{bin} under {name} load: {touched} of {} requests touched by a reload",
-            row.requests
+            row.reload_requests
         );
         // Kept-alive connections move only when a child drains: at least
         // the first child and a later one answered.

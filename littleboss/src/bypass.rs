@@ -96,9 +96,9 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         lameduck.remove_socket_files();
         fail(1, message)
     };
-    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, true, None).unwrap_or_else(
-        |e| fail_removing(format!("cannot start the thread watching for signals: {e}")),
-    );
+    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, None).unwrap_or_else(|e| {
+        fail_removing(format!("cannot start the thread watching for signals: {e}"))
+    });
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| fail_removing(format!("cannot start the tokio runtime: {e}")));
     let timing = Timing {

@@ -360,7 +360,7 @@ pub(crate) fn run(
         Some(_) => Err(std::io::Error::from(nix::errno::Errno::EAGAIN)),
         None => {
             let hangup = Some(supervisor);
-            crate::lameduck::on_signals(lameduck.clone(), config.lameduck, false, hangup)
+            crate::lameduck::on_signals(lameduck.clone(), config.lameduck, hangup)
         }
     };
     watching

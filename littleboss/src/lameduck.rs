@@ -865,8 +865,9 @@ fn remove_each(files: &mut Vec<OwnFile>) {
 /// Watches SIGINT and SIGTERM on a thread of its own, so that it works
 /// whatever the program's runtime is doing: the first begins lameduck; a
 /// second (not within [`SAME_STOP`] of the first), or the lameduck
-/// timeout, ends the process, removing first, if `removes_files`, the
-/// socket files it bound itself that `lameduck` has not removed yet.
+/// timeout, ends the process, removing first, without a supervisor (no
+/// `hangup`), the socket files it bound itself that `lameduck` has not
+/// removed yet.
 /// With `hangup` (a child's: its supervisor's pid), SIGHUP too, only to
 /// say it is the supervisor's: sent to every process of the service
 /// (`systemctl kill -s HUP`, `pkill -HUP`), it would otherwise end the
@@ -881,7 +882,6 @@ fn remove_each(files: &mut Vec<OwnFile>) {
 pub(crate) fn on_signals(
     lameduck: Arc<Lameduck>,
     timeout: Duration,
-    removes_files: bool,
     hangup: Option<nix::unistd::Pid>,
 ) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -974,7 +974,7 @@ pub(crate) fn on_signals(
                 };
                 // Exiting from here skips what `main`'s return would do:
                 // the socket files this process bound go now.
-                if removes_files {
+                if hangup.is_none() {
                     lameduck.remove_socket_files_within(FILES_PATIENCE);
                 }
                 // Without a supervisor, of the signal itself, as the

@@ -1203,6 +1203,27 @@ pub mod fixture {
         }
     }
 
+    /// A builder program `name` whose `supervisor_init` is `init`, serving
+    /// on `addr` (`tcp:127.0.0.1:0`): says `pid=PID addr=ADDR` on stdout,
+    /// then answers each connection with what `greeting` gives (asked in
+    /// the child) until lameduck.
+    ///
+    /// ```no_run
+    /// // A fixture binary's whole `main`:
+    /// tests::fixture::run_after_init("jailed", || {}, || "jailed".to_owned())
+    /// ```
+    pub fn run_after_init(name: &str, init: fn(), greeting: fn() -> String) -> ! {
+        littleboss::Littleboss::new(name)
+            .listener("addr", "tcp:127.0.0.1:0")
+            .supervisor_init(init)
+            .run(move |ctx: littleboss::Context| async move {
+                let listener = ctx.tcp("addr").expect("addr listener");
+                let addr = listener.local_addr().expect("an address");
+                println!("pid={} addr={addr}", std::process::id());
+                serve_greetings(listener, greeting(), ctx.lameduck()).await;
+            })
+    }
+
     /// A `versioned` fixture's service on its `addr` listener: says
     /// `running version VERSION pid=PID addr=ADDR` on stdout, then answers
     /// each connection with `ANSWER PID` until lameduck (see

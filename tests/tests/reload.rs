@@ -408,7 +408,9 @@ fn a_rollback_while_another_reload_starts_leaves_no_child_behind() {
     // was seen to end (a pid long gone may be another process's now).
     svc.stop_expecting(0);
     let out = svc.output.text();
-    for pid in tests::started_child_pids(&out) {
+    let started = tests::started_child_pids(&out);
+    assert_eq!(started.len(), 3, "versions 1, 3 and 4 only: {out}");
+    for pid in started {
         let ended = [" exited with code ", " was killed by "]
             .iter()
             .any(|how| out.contains(&format!("child pid {pid}{how}")));

@@ -352,7 +352,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
     let (paced_head, paced_rule) = if paced {
         (
             format!(
-                " during the {} ms apart p50 / p99 / p99.9 / max ms | p99 ratio |{TOUCHED}",
+                " during the {} ms apart p50 / p99 / p99.9 / max ms | p99 ratio | of those, in flight while a reload command or a drain ran: requests; p50 / p99 / p99.9 / max ms | p99 ratio |",
                 args.paced_interval_ms
             ),
             "---|---:|---|---:|",

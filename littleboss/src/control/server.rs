@@ -822,15 +822,19 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// What a lock held already is refused with, in these tests.
+    fn busy() -> ControlError {
+        ControlError::AlreadyRunning {
+            name: "svc".to_owned(),
+            pid: None,
+            socket: None,
+        }
+    }
+
     #[test]
     fn a_lock_file_still_linked_that_its_path_does_not_name_is_out_of_sight() {
         let dir = tempfile_dir("sight");
         let path = dir.join("svc.lock");
-        let busy = || ControlError::AlreadyRunning {
-            name: "svc".to_owned(),
-            pid: None,
-            socket: None,
-        };
         let lock = ServiceLock::take(&path, busy).unwrap();
         assert!(!lock.out_of_sight(), "in place");
         // Linked elsewhere (as a jail sees its folder: here, moved).
@@ -850,11 +854,6 @@ mod tests {
     fn a_lock_on_a_removed_file_is_not_taken() {
         let dir = tempfile_dir("lock");
         let path = dir.join("svc.lock");
-        let busy = || ControlError::AlreadyRunning {
-            name: "svc".to_owned(),
-            pid: None,
-            socket: None,
-        };
         let refused = |e: ControlError| {
             assert!(matches!(e, ControlError::AlreadyRunning { .. }), "{e}");
             assert_eq!(e.to_string(), "`svc` is already running");
@@ -899,11 +898,6 @@ mod tests {
     fn a_lock_path_that_is_no_plain_file_is_refused_naming_it() {
         let dir = tempfile_dir("odd-lock");
         let path = dir.join("svc.lock");
-        let busy = || ControlError::AlreadyRunning {
-            name: "svc".to_owned(),
-            pid: None,
-            socket: None,
-        };
         let refused = |what: &str| {
             let e = ServiceLock::take(&path, busy).unwrap_err();
             let want = format!(

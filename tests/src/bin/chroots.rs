@@ -11,14 +11,5 @@ fn init() {
 }
 
 fn main() {
-    littleboss::Littleboss::new("chroots")
-        .listener("addr", "tcp:127.0.0.1:0")
-        .supervisor_init(init)
-        .run(|ctx: littleboss::Context| async move {
-            let listener = ctx.tcp("addr").expect("addr listener");
-            let addr = listener.local_addr().expect("an address");
-            println!("pid={} addr={addr}", std::process::id());
-            let greeting = "jailed".to_owned();
-            tests::fixture::serve_greetings(listener, greeting, ctx.lameduck()).await;
-        })
+    tests::fixture::run_after_init("chroots", init, || "jailed".to_owned())
 }
