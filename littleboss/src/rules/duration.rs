@@ -92,6 +92,34 @@ pub(crate) fn duration_millis(key: &str, s: &str) -> Result<u64, RuleError> {
     Ok(millis)
 }
 
+/// The duration a bad one was most likely meant to be, written as the
+/// attribute takes it: `".5s"` → `"0.5s"`, `"2 sec"` → `"2s"`, `"1Min"` →
+/// `"1m"`. `None` when no such reading parses, or the text gives no unit
+/// to go by (`"2"` could be any).
+pub(crate) fn duration_near_miss(text: &str) -> Option<String> {
+    let squeezed: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let unit_at = squeezed.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = squeezed.split_at(unit_at);
+    let unit = match unit {
+        "ms" | "msec" | "msecs" | "millis" | "millisecond" | "milliseconds" => "ms",
+        "s" | "sec" | "secs" | "second" | "seconds" => "s",
+        "m" | "min" | "mins" | "minute" | "minutes" => "m",
+        "h" | "hr" | "hrs" | "hour" | "hours" => "h",
+        _ => return None,
+    };
+    let number = number.strip_suffix('.').unwrap_or(number);
+    let number = match number.strip_prefix('.') {
+        Some(fraction) => format!("0.{fraction}"),
+        None => number.to_owned(),
+    };
+    let candidate = format!("{number}{unit}");
+    (candidate != text && duration_millis("", &candidate).is_ok()).then_some(candidate)
+}
+
 /// Whether `whole.fraction` (`fraction` decimal digits) units of
 /// `unit_millis` come to more milliseconds than a `u64` holds: compared
 /// digit by digit with `(u64::MAX + 1) / unit_millis`, exactly, however
@@ -251,16 +279,59 @@ mod tests {
     }
 
     #[test]
+    fn near_misses_of_durations() {
+        for (text, meant) in [
+            (".5s", "0.5s"),
+            ("1.s", "1s"),
+            ("2 sec", "2s"),
+            ("2secs", "2s"),
+            ("2S", "2s"),
+            ("1Min", "1m"),
+            ("1.5 minutes", "1.5m"),
+            ("3hrs", "3h"),
+            ("250 millis", "250ms"),
+            (" 2s", "2s"),
+        ] {
+            assert_eq!(duration_near_miss(text).as_deref(), Some(meant), "{text}");
+        }
+        // No unit to go by, no number, or a reading that does not parse
+        // either: no guess.
+        for text in [
+            "2",
+            "s",
+            "",
+            "-1s",
+            "1..5s",
+            "1e3ms",
+            "2 fortnights",
+            "2s",
+            "1.0005s",
+        ] {
+            assert_eq!(duration_near_miss(text), None, "{text}");
+        }
+    }
+
+    #[test]
     fn bad_durations() {
         let bad = |s: &str| {
             format!(
                 "bad duration `{s}`: expected a number and a unit (ms, s, m or h), like \"2s\" or \"500ms\""
             )
         };
-        for s in [
-            "2 sec", "2", "s", "", "2S", "-1s", "1.s", ".5s", "1..5s", "1.2.3s", "2sec", "1e3ms",
-        ] {
+        for s in ["2", "s", "", "-1s", "1..5s", "1.2.3s", "1e3ms"] {
             assert_eq!(message(duration_millis("lameduck", s)), bad(s), "{s}");
+        }
+        for (s, meant) in [
+            ("2 sec", "2s"),
+            ("2S", "2s"),
+            (".5s", "0.5s"),
+            ("1.s", "1s"),
+        ] {
+            assert_eq!(
+                message(duration_millis("lameduck", s)),
+                format!("{}; did you mean \"{meant}\"?", bad(s)),
+                "{s}"
+            );
         }
         assert_eq!(
             message(duration_millis("lameduck", "1.0005s")),

@@ -295,11 +295,17 @@ impl fmt::Display for RuleError {
                     "ask for one port on addresses that overlap, which the kernel binds once (`{kind} :PORT` is every IPv4 and IPv6 address, `{kind}4 :PORT` every IPv4 one, `{kind}6 :PORT` every IPv6 one); give each its own port, or addresses that do not overlap"
                 )
             }
-            RuleError::BadDuration { text } => write!(
-                f,
-                "bad duration `{}`: expected a number and a unit (ms, s, m or h), like \"2s\" or \"500ms\"",
-                text.escape_debug()
-            ),
+            RuleError::BadDuration { text } => {
+                write!(
+                    f,
+                    "bad duration `{}`: expected a number and a unit (ms, s, m or h), like \"2s\" or \"500ms\"",
+                    text.escape_debug()
+                )?;
+                match super::duration::duration_near_miss(text) {
+                    Some(meant) => write!(f, "; did you mean \"{meant}\"?"),
+                    None => Ok(()),
+                }
+            }
             RuleError::DurationNotWholeMillis { key, text } => write!(
                 f,
                 "`{key}`: duration `{}` is not a whole number of milliseconds",
