@@ -700,6 +700,18 @@ mod tests {
             ),
             ("tcp:.:80", "host `.` is not a hostname or an IP address"),
             (
+                "tcp:*:80",
+                "host `*` is not a hostname or an IP address; for every address, leave the host out (`:PORT`)",
+            ),
+            (
+                "tcp4:+:80",
+                "host `+` is not a hostname or an IP address; for every address, leave the host out (`:PORT`)",
+            ),
+            (
+                "tcp:bücher.example:80",
+                "host `bücher.example` is not a hostname or an IP address; write an international name in its ASCII form (`xn--...`)",
+            ),
+            (
                 "tcp:a..b:80",
                 "host `a..b` is not a hostname or an IP address",
             ),

@@ -765,11 +765,21 @@ impl fmt::Display for SpecProblem {
                 "host `{}` contains `:`; write an IPv6 host in brackets, like `[::1]:8080`",
                 host.escape_debug()
             ),
-            SpecProblem::BadHost { host } => write!(
-                f,
-                "host `{}` is not a hostname or an IP address",
-                host.escape_debug()
-            ),
+            SpecProblem::BadHost { host } => {
+                write!(
+                    f,
+                    "host `{}` is not a hostname or an IP address",
+                    host.escape_debug()
+                )?;
+                if matches!(host.as_str(), "*" | "+") {
+                    // Other servers' words for every address.
+                    f.write_str("; for every address, leave the host out (`:PORT`)")
+                } else if !host.is_ascii() {
+                    f.write_str("; write an international name in its ASCII form (`xn--...`)")
+                } else {
+                    Ok(())
+                }
+            }
             SpecProblem::NotIpv4 { host } => {
                 let hex = host.split('.').find(|n| super::address::is_hex_number(n));
                 if let Some(hex) = hex {
