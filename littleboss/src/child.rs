@@ -414,14 +414,9 @@ pub(crate) fn run(
                 // at its ready timeout with nothing to say why. (A
                 // supervisor gone has its own lines.)
                 if let Err(e) = link.send_ready()
-                    && !crate::link::other_end_closed(&e)
+                    && let Some(warning) = crate::link::ready_unsent(&e, false)
                 {
-                    crate::report::say(
-                        log::Level::Warn,
-                        format_args!(
-                            "cannot tell the supervisor this child is ready: {e}; its start will fail at its ready timeout"
-                        ),
-                    );
+                    crate::report::say(log::Level::Warn, format_args!("{warning}"));
                 }
             })
         }

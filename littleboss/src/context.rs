@@ -463,8 +463,13 @@ impl Context {
         if let Some(link) = &self.inner.link {
             // An error: the supervisor is gone (the lifecycle thread sees
             // that too and starts lameduck), or the send failed for want
-            // of buffers, and the next call tries again.
-            let _ = link.send_ready();
+            // of buffers, and the next call tries again: said, or the
+            // start would fail at its ready timeout with nothing to say why.
+            if let Err(e) = link.send_ready()
+                && let Some(warning) = crate::link::ready_unsent(&e, true)
+            {
+                crate::report::say(log::Level::Warn, format_args!("{warning}"));
+            }
         }
     }
 

@@ -268,6 +268,24 @@ pub(crate) fn other_end_closed(e: &io::Error) -> bool {
     )
 }
 
+/// What to warn of when a child's ready could not be sent (`e`): `None`
+/// for a supervisor gone, which has its own lines. `by_program`: said by
+/// `ctx.ready()`, which the program may call again; the automatic ready is
+/// said once, so its start will fail at its ready timeout.
+pub(crate) fn ready_unsent(e: &io::Error, by_program: bool) -> Option<String> {
+    if other_end_closed(e) {
+        return None;
+    }
+    let then = if by_program {
+        "`ctx.ready()` again tries once more; otherwise its start fails at its ready timeout"
+    } else {
+        "its start will fail at its ready timeout"
+    };
+    Some(format!(
+        "cannot tell the supervisor this child is ready: {e}; {then}"
+    ))
+}
+
 impl ChildEnd {
     pub fn new(fd: OwnedFd) -> Self {
         ChildEnd {
@@ -622,6 +640,26 @@ fn bytes_queued(fd: BorrowedFd<'_>) -> nix::libc::c_int {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ready_unsent_is_warned_of_unless_the_supervisor_is_gone() {
+        let gone = io::Error::from_raw_os_error(nix::libc::EPIPE);
+        assert_eq!(ready_unsent(&gone, true), None);
+        assert_eq!(ready_unsent(&gone, false), None);
+        let short = io::Error::from_raw_os_error(nix::libc::ENOBUFS);
+        let by_program = ready_unsent(&short, true).unwrap();
+        assert!(
+            by_program.starts_with(
+                "cannot tell the supervisor this child is ready: No buffer space available"
+            ) && by_program.contains("`ctx.ready()` again tries once more"),
+            "{by_program}"
+        );
+        let automatic = ready_unsent(&short, false).unwrap();
+        assert!(
+            automatic.ends_with("; its start will fail at its ready timeout"),
+            "{automatic}"
+        );
+    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_child_that_sends_without_end_lets_the_loop_run() {
