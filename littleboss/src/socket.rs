@@ -3,7 +3,7 @@
 //! (`listener`) and adopting (`activation`, the child's hello).
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{self, AddressFamily, SockType, SockaddrLike, SockaddrStorage, sockopt};
 
@@ -185,6 +185,14 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
     check(fd, network, false)
 }
 
+/// Whether `fd` is an IPv6 wildcard socket (`[::]`) that takes no IPv4
+/// client (`IPV6_V6ONLY` set).
+pub(crate) fn ipv6_only_wildcard(fd: BorrowedFd<'_>) -> bool {
+    let wildcard = socket::getsockname::<SockaddrStorage>(fd.as_raw_fd())
+        .is_ok_and(|a| a.as_sockaddr_in6().is_some_and(|a| a.ip().is_unspecified()));
+    wildcard && socket::getsockopt(&fd, sockopt::Ipv6V6Only).unwrap_or(false)
+}
+
 /// [`check_fd`], and where `passed`, [`check_passed`]'s dual-stack rule.
 fn check(fd: &OwnedFd, network: Network, passed: bool) -> Result<(), NotFit> {
     let raw = fd.as_raw_fd();
@@ -232,6 +240,39 @@ fn check(fd: &OwnedFd, network: Network, passed: bool) -> Result<(), NotFit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_only_wildcard_is_told_from_a_dual_stack_one() {
+        let wildcard = |v6only: bool| -> Option<OwnedFd> {
+            let fd = socket::socket(
+                AddressFamily::Inet6,
+                SockType::Stream,
+                socket::SockFlag::SOCK_CLOEXEC,
+                None,
+            )
+            .ok()?;
+            socket::setsockopt(&fd, sockopt::Ipv6V6Only, &v6only).unwrap();
+            let any = socket::SockaddrIn6::from(std::net::SocketAddrV6::new(
+                std::net::Ipv6Addr::UNSPECIFIED,
+                0,
+                0,
+                0,
+            ));
+            socket::bind(fd.as_raw_fd(), &any).ok()?;
+            Some(fd)
+        };
+        let Some(only) = wildcard(true) else {
+            eprintln!("no IPv6 on this machine: nothing to check");
+            return;
+        };
+        assert!(ipv6_only_wildcard(only.as_fd()));
+        assert!(!ipv6_only_wildcard(wildcard(false).unwrap().as_fd()));
+        // At an address, IPv6-only or not, it is no wildcard.
+        let loopback = std::net::TcpListener::bind("[::1]:0").unwrap();
+        assert!(!ipv6_only_wildcard(loopback.as_fd()));
+        let v4 = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        assert!(!ipv6_only_wildcard(v4.as_fd()));
+    }
 
     #[test]
     fn a_family_takes_the_article_it_is_read_with() {

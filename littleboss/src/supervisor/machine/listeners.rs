@@ -27,6 +27,13 @@ pub(crate) struct Held {
     /// is given it. Absent (false) from an older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lost: bool,
+    /// An IPv6 wildcard socket (`[::]`) that takes no IPv4 client
+    /// (`IPV6_V6ONLY`: a unit's `BindIPv6Only=ipv6-only`, or `[::]:PORT`
+    /// written out): one a `tcp6` or `udp6` listener takes, and that
+    /// leaves the port's IPv4 wildcard free. Absent (false) from an older
+    /// image's state, which took every `[::]` for dual-stack.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ipv6_only: bool,
 }
 
 /// A reload that keeps the serving child's arguments `args`, for a binary
@@ -444,8 +451,7 @@ pub(crate) fn activated_kept(
         };
         let other_network = now.network != key.network;
         let fits = |h: &Held| {
-            !other_network
-                || (now.network.kind() == key.network.kind() && takes(key.network, &h.address))
+            !other_network || (now.network.kind() == key.network.kind() && takes(key.network, h))
         };
         // Given on the reload's command line, only where the socket is
         // (on its own network, `as_held` knows it by that address).
@@ -465,19 +471,20 @@ pub(crate) fn activated_kept(
     }
 }
 
-/// Whether a listener on IP network `network` takes a socket bound at
-/// `address`, as it would be handed over at a start: `tcp` and `udp` one
-/// of either family; `tcp4` and `udp4` an IPv4 one; `tcp6` and `udp6` an
-/// IPv6 one at a given address (`[::]` may be dual-stack, which they do
-/// not take).
-fn takes(network: Network, address: &str) -> bool {
-    let Ok(at) = address.parse::<std::net::SocketAddr>() else {
+/// Whether a listener on IP network `network` takes socket `held`, as it
+/// would be handed over at a start: `tcp` and `udp` one of either family;
+/// `tcp4` and `udp4` an IPv4 one; `tcp6` and `udp6` an IPv6 one that takes
+/// no IPv4 client (at a given address, or `[::]` bound IPv6-only).
+fn takes(network: Network, held: &Held) -> bool {
+    let Ok(at) = held.address.parse::<std::net::SocketAddr>() else {
         return false;
     };
     match network {
         Network::Tcp | Network::Udp => true,
         Network::Tcp4 | Network::Udp4 => at.is_ipv4(),
-        Network::Tcp6 | Network::Udp6 => at.is_ipv6() && !at.ip().is_unspecified(),
+        Network::Tcp6 | Network::Udp6 => {
+            at.is_ipv6() && (!at.ip().is_unspecified() || held.ipv6_only)
+        }
         Network::Unix => false,
     }
 }
@@ -715,7 +722,8 @@ pub(crate) fn plan(
     // 8080 free for another listener (as `127.0.0.1:8080`, say; given
     // `:8080` itself, the very key the passed socket is held under, it is
     // refused as naming that socket too). An IPv6 wildcard one of `tcp` or
-    // `udp` by its port alone (systemd's `[::]:9090` takes IPv4 too), not
+    // `udp` by its port alone (systemd's `[::]:9090` takes IPv4 too, unless
+    // bound IPv6-only), not
     // an IPv4 one (`0.0.0.0:9090` leaves `[::1]:9090` free); on the other
     // networks a wildcard is its port alone either way.
     let where_they_are: Vec<Assigned> = (wanted.iter())
@@ -726,7 +734,7 @@ pub(crate) fn plan(
             match &w.key {
                 Some(key) if kept(key) && held.get(key).is_some_and(|h| h.activated) => {
                     let address = &held[key].address;
-                    let ipv6_wildcard = address.starts_with("[::]:");
+                    let ipv6_wildcard = address.starts_with("[::]:") && !held[key].ipv6_only;
                     let by_port = ipv6_wildcard || !key.network.dual_stack();
                     let real = spellings(address, by_port);
                     let real = real.last().expect("the address itself at least");
@@ -836,6 +844,7 @@ mod tests {
                         address: a.to_string(),
                         activated: *activated,
                         lost: false,
+                        ipv6_only: false,
                     },
                 )
             })
@@ -905,6 +914,7 @@ mod tests {
                 address: shown.to_owned(),
                 activated,
                 lost: false,
+                ipv6_only: false,
             };
             (ListenerKey::of("http", Network::Tcp, asked), held)
         })
@@ -965,6 +975,7 @@ mod tests {
                 address: "0.0.0.0:41241".to_owned(),
                 activated: false,
                 lost: false,
+                ipv6_only: false,
             },
         )]);
         // On its own network too, one family's port-0 socket is kept by
@@ -1184,13 +1195,39 @@ mod tests {
         let mut other_kind = [assigned("http", Network::Udp4, Some(":8080"))];
         activated_kept(&held, &current, &mut other_kind, &BTreeSet::new());
         assert_ne!(other_kind[0].key, current[0].key);
-        // `tcp6` takes an IPv6 socket at an address, not a wildcard that
-        // may be dual-stack.
-        for (address, kept) in [("[::1]:8080", true), ("[::]:8080", false)] {
-            held.values_mut().next().unwrap().address = address.to_owned();
+        // `tcp6` takes an IPv6 socket at an address, or a wildcard bound
+        // IPv6-only (`BindIPv6Only=ipv6-only`), not a dual-stack one.
+        for (address, ipv6_only, kept) in [
+            ("[::1]:8080", false, true),
+            ("[::]:8080", false, false),
+            ("[::]:8080", true, true),
+        ] {
+            let socket = held.values_mut().next().unwrap();
+            socket.address = address.to_owned();
+            socket.ipv6_only = ipv6_only;
             let mut wanted = [assigned("http", Network::Tcp6, Some(":8080"))];
             activated_kept(&held, &current, &mut wanted, &BTreeSet::new());
             assert_eq!(wanted[0].key == current[0].key, kept, "{address}");
+            assert_eq!(plan(&held, &current, &wanted).is_ok(), kept, "{address}");
+        }
+    }
+
+    #[test]
+    fn an_ipv6_only_activated_wildcard_leaves_the_ipv4_wildcard_free() {
+        // systemd's `[::]:9090`: dual-stack, it is the port's IPv4
+        // wildcard too; bound IPv6-only, `0.0.0.0:9090` is another socket.
+        for (ipv6_only, free) in [(false, false), (true, true)] {
+            let mut held = held(&[(":9090", true)]);
+            let socket = held.values_mut().next().unwrap();
+            socket.address = "[::]:9090".to_owned();
+            socket.ipv6_only = ipv6_only;
+            let current = [assigned("http", Network::Tcp, Some(":9090"))];
+            let wanted = [
+                assigned("http", Network::Tcp, Some(":9090")),
+                assigned("v4", Network::Tcp4, Some("0.0.0.0:9090")),
+            ];
+            let planned = plan(&held, &current, &wanted);
+            assert_eq!(planned.is_ok(), free, "{ipv6_only}: {planned:?}");
         }
     }
 
@@ -1241,6 +1278,7 @@ mod tests {
             address: "127.0.0.1:41234".to_owned(),
             activated: false,
             lost: false,
+            ipv6_only: false,
         };
         held.insert(zero.clone(), zero_held);
         let mut wanted = [
@@ -1273,6 +1311,7 @@ mod tests {
                 address: shown.to_owned(),
                 activated: false,
                 lost: false,
+                ipv6_only: false,
             };
             BTreeMap::from([(ListenerKey::of("http", network, asked), socket)])
         };
@@ -1344,6 +1383,7 @@ mod tests {
                 address: address.to_owned(),
                 activated: false,
                 lost: false,
+                ipv6_only: false,
             };
             held.insert(key(network, address), socket);
         }
@@ -1377,6 +1417,7 @@ mod tests {
                 address: shown.to_owned(),
                 activated: false,
                 lost: false,
+                ipv6_only: false,
             };
             (ListenerKey::of("admin", network, asked), socket)
         };
@@ -1493,6 +1534,7 @@ mod tests {
                     address: at.to_string(),
                     activated: true,
                     lost: false,
+                    ipv6_only: false,
                 };
                 (ListenerKey::of(name, *network, declared), h)
             })
@@ -1533,6 +1575,7 @@ mod tests {
                 address: address.to_owned(),
                 activated,
                 lost: false,
+                ipv6_only: false,
             };
             held.insert(key(path), socket);
         }
@@ -1605,6 +1648,7 @@ mod tests {
                 address: shown.to_owned(),
                 activated: false,
                 lost: false,
+                ipv6_only: false,
             };
             held.insert(held_key.clone(), socket);
             let mut wanted = [assigned("http", network, Some(asked))];
@@ -1660,6 +1704,7 @@ mod tests {
             address: "[::]:9090".to_owned(),
             activated: true,
             lost: false,
+            ipv6_only: false,
         };
         both.insert(ListenerKey::of("v6", Network::Tcp, ":7"), v6);
         let mut by_port = [assigned("http", Network::Tcp, Some(":9090"))];

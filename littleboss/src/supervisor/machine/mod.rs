@@ -2077,6 +2077,7 @@ impl Machine {
                 address,
                 activated: false,
                 lost: false,
+                ipv6_only: false,
             };
             self.state.held.insert(key, held);
         }

@@ -3114,6 +3114,7 @@ fn hold(sim: &mut Sim, key: &super::ListenerKey) {
         address: key.bind_address().to_owned(),
         activated: false,
         lost: false,
+        ipv6_only: false,
     };
     sim.machine.state.held.insert(key.clone(), held);
     sim.sockets.insert(key.clone());
@@ -3603,6 +3604,7 @@ fn a_socket_activated_listener_is_never_closed() {
             address: "127.0.0.1:9".to_owned(),
             activated: true,
             lost: false,
+            ipv6_only: false,
         },
     );
     sim.sockets.insert(key("old", "127.0.0.1:9"));

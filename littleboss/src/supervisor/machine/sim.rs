@@ -217,6 +217,7 @@ impl Sim {
                 address: "127.0.0.1:8080".to_owned(),
                 activated: false,
                 lost: false,
+                ipv6_only: false,
             },
         )];
         let image = Image {
