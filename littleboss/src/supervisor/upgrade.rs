@@ -172,15 +172,18 @@ pub(super) fn exec(
 }
 
 /// Whether an exec failed because of the file itself (not a program of
-/// this machine, not executable, its interpreter missing), so that trying
-/// it again is pointless; not for a passing want of memory or descriptors,
-/// after which the next child of the same release tries again.
+/// this machine, not executable, its interpreter missing), or of what goes
+/// with it every time (`E2BIG`: the supervisor's own arguments and
+/// environment, which do not change, are too long beside its path), so
+/// that trying it again is pointless; not for a passing want of memory or
+/// descriptors, after which the next child of the same release tries again.
 pub(super) fn the_binarys_fault(error: &std::io::Error) -> bool {
     use nix::libc;
     matches!(
         error.raw_os_error(),
         Some(
-            libc::ENOEXEC
+            libc::E2BIG
+                | libc::ENOEXEC
                 | libc::EACCES
                 | libc::EPERM
                 | libc::ELIBBAD
@@ -288,16 +291,16 @@ mod tests {
     #[test]
     fn only_a_fault_of_the_file_refuses_its_release_for_good() {
         let of = |errno| the_binarys_fault(&std::io::Error::from_raw_os_error(errno));
-        for errno in [libc::ENOEXEC, libc::EACCES, libc::ENOENT, libc::ELIBBAD] {
+        for errno in [
+            libc::ENOEXEC,
+            libc::EACCES,
+            libc::ENOENT,
+            libc::ELIBBAD,
+            libc::E2BIG,
+        ] {
             assert!(of(errno), "errno {errno}");
         }
-        for errno in [
-            libc::ENOMEM,
-            libc::EAGAIN,
-            libc::E2BIG,
-            libc::EMFILE,
-            libc::ETXTBSY,
-        ] {
+        for errno in [libc::ENOMEM, libc::EAGAIN, libc::EMFILE, libc::ETXTBSY] {
             assert!(!of(errno), "errno {errno}");
         }
     }
