@@ -116,10 +116,18 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         Err(hint @ (SpecProblem::UnbracketedIpv6 { .. } | SpecProblem::Ipv6NoPort { .. })) => {
             let host = match &hint {
                 SpecProblem::UnbracketedIpv6 { host, .. } => Some(host.as_str()),
-                // Unless it may be `:PORT` with a `:` too many.
-                SpecProblem::Ipv6NoPort { addr } if every_address_port(addr).is_none() => {
-                    Some(addr.as_str())
-                }
+                // Unless it may be `:PORT` with a `:` too many: on an IPv4
+                // network, that is all it may be.
+                SpecProblem::Ipv6NoPort { addr } => match every_address_port(addr) {
+                    Some(port) if network.ends_with('4') => {
+                        return Err(SpecProblem::ColonTooMany {
+                            addr: addr.clone(),
+                            port: port.into(),
+                        });
+                    }
+                    Some(_) => None,
+                    None => Some(addr.as_str()),
+                },
                 _ => None,
             };
             host.map_or(Ok(()), |host| host_fits(network, host))?;
@@ -486,9 +494,14 @@ mod tests {
                 "`ff05::1` is a multicast or broadcast address, where tcp takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
             ),
             // But `::80` may be `:80` with a `:` too many.
+            // On an IPv4 network, only that (review 922).
             (
                 "tcp4:::80",
-                "address `::80` has no port; for port 80 on every address write `:80`; for the IPv6 host `::80`, `[::80]:PORT`",
+                "address `::80` has no port; for port 80 on every address write `:80`",
+            ),
+            (
+                "udp4:::53",
+                "address `::53` has no port; for port 53 on every address write `:53`",
             ),
             (
                 "tcp6:::1",

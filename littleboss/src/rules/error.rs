@@ -564,6 +564,14 @@ pub enum SpecProblem {
         /// The address.
         addr: String,
     },
+    /// `::PORT` on an IPv4 network: `:PORT` with a `:` too many, most
+    /// likely (no IPv6 host could be meant).
+    ColonTooMany {
+        /// The address.
+        addr: String,
+        /// The port it most likely means.
+        port: String,
+    },
     /// A host with a `:` that is not an IPv6 address.
     ColonInHost {
         /// The host.
@@ -736,6 +744,11 @@ impl fmt::Display for SpecProblem {
                     None => write!(f, "write an IPv6 host in brackets: `[{addr}]:PORT`"),
                 }
             }
+            SpecProblem::ColonTooMany { addr, port } => write!(
+                f,
+                "address `{}` has no port; for port {port} on every address write `:{port}`",
+                addr.escape_debug()
+            ),
             SpecProblem::BracketedNoPort { addr } => {
                 let addr = addr.escape_debug();
                 write!(f, "address `{addr}` has no port; write `{addr}:PORT`")
