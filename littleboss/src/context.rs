@@ -465,8 +465,13 @@ impl Context {
             // that too and starts lameduck), or the send failed for want
             // of buffers, and the next call tries again: said, or the
             // start would fail at its ready timeout with nothing to say why.
+            // Once: a program calling it per request would say it per
+            // request while buffers are short.
+            static WARNED: std::sync::atomic::AtomicBool =
+                std::sync::atomic::AtomicBool::new(false);
             if let Err(e) = link.send_ready()
                 && let Some(warning) = crate::link::ready_unsent(&e, true)
+                && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
             {
                 crate::report::say(log::Level::Warn, format_args!("{warning}"));
             }

@@ -268,8 +268,10 @@ mod tests {
         assert!(ipv6_only_wildcard(only.as_fd()));
         assert!(!ipv6_only_wildcard(wildcard(false).unwrap().as_fd()));
         // At an address, IPv6-only or not, it is no wildcard.
-        let loopback = std::net::TcpListener::bind("[::1]:0").unwrap();
-        assert!(!ipv6_only_wildcard(loopback.as_fd()));
+        // (Some containers have IPv6 sockets but no `::1`.)
+        if let Ok(loopback) = std::net::TcpListener::bind("[::1]:0") {
+            assert!(!ipv6_only_wildcard(loopback.as_fd()));
+        }
         let v4 = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
         assert!(!ipv6_only_wildcard(v4.as_fd()));
     }

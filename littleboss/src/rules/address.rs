@@ -725,6 +725,14 @@ mod tests {
                 "host `bücher.example` is not a hostname or an IP address; write an international name in its ASCII form (`xn--...`)",
             ),
             (
+                "tcp:ｌｏｃａｌｈｏｓｔ:80",
+                "host `ｌｏｃａｌｈｏｓｔ` is not a hostname or an IP address; write the host in ASCII",
+            ),
+            (
+                "tcp:local\u{a0}host:80",
+                "host `local\\u{a0}host` is not a hostname or an IP address; write the host in ASCII",
+            ),
+            (
                 "tcp:a..b:80",
                 "host `a..b` is not a hostname or an IP address",
             ),

@@ -95,16 +95,18 @@ pub(crate) fn duration_millis(key: &str, s: &str) -> Result<u64, RuleError> {
 /// The duration a bad one was most likely meant to be, written as the
 /// attribute takes it: `".5s"` → `"0.5s"`, `"2 sec"` → `"2s"`, `"1Min"` →
 /// `"1m"`. `None` when no such reading parses, or the text gives no unit
-/// to go by (`"2"` could be any).
+/// to go by (`"2"` could be any), or the number would change (`"1 5s"`),
+/// or the unit may be another (`"5M"`, months to some), or the reading is
+/// zero, which some settings refuse.
 pub(crate) fn duration_near_miss(text: &str) -> Option<String> {
-    let squeezed: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let unit_at = squeezed.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, unit) = squeezed.split_at(unit_at);
-    let unit = match unit {
+    let trimmed = text.trim();
+    let unit_at = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = trimmed.split_at(unit_at);
+    let unit = match unit.trim_start() {
+        "M" => return None,
+        unit => unit.to_ascii_lowercase(),
+    };
+    let unit = match unit.as_str() {
         "ms" | "msec" | "msecs" | "millis" | "millisecond" | "milliseconds" => "ms",
         "s" | "sec" | "secs" | "second" | "seconds" => "s",
         "m" | "min" | "mins" | "minute" | "minutes" => "m",
@@ -117,7 +119,8 @@ pub(crate) fn duration_near_miss(text: &str) -> Option<String> {
         None => number.to_owned(),
     };
     let candidate = format!("{number}{unit}");
-    (candidate != text && duration_millis("", &candidate).is_ok()).then_some(candidate)
+    let nonzero = duration_millis("", &candidate).is_ok_and(|millis| millis > 0);
+    (candidate != text && nonzero).then_some(candidate)
 }
 
 /// Whether `whole.fraction` (`fraction` decimal digits) units of
@@ -306,6 +309,12 @@ mod tests {
             "2 fortnights",
             "2s",
             "1.0005s",
+            // The number would change; the unit may be months; zero, which
+            // `ready_timeout` and a restart window refuse (review 965).
+            "1 5s",
+            "5M",
+            "0 sec",
+            "0.0 s",
         ] {
             assert_eq!(duration_near_miss(text), None, "{text}");
         }

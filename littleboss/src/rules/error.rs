@@ -788,7 +788,17 @@ impl fmt::Display for SpecProblem {
                     // Other servers' words for every address.
                     f.write_str("; for every address, leave the host out (`:PORT`)")
                 } else if !host.is_ascii() {
-                    f.write_str("; write an international name in its ASCII form (`xn--...`)")
+                    // Letters of a script: a name in its own script, which
+                    // DNS takes as `xn--...`. Else a fullwidth form, a
+                    // space pasted in: the ASCII text itself.
+                    let fullwidth = |c: char| ('\u{ff01}'..='\u{ff5e}').contains(&c);
+                    let international = (host.chars())
+                        .filter(|c| !c.is_ascii())
+                        .all(|c| c.is_alphabetic() && !fullwidth(c));
+                    f.write_str(match international {
+                        true => "; write an international name in its ASCII form (`xn--...`)",
+                        false => "; write the host in ASCII",
+                    })
                 } else {
                     Ok(())
                 }

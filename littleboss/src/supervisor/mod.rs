@@ -141,7 +141,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                 address: bound.address,
                 activated,
                 lost: false,
-                ipv6_only: crate::socket::ipv6_only_wildcard(std::os::fd::AsFd::as_fd(&bound.fd)),
+                ipv6_only: activated
+                    && crate::socket::ipv6_only_wildcard(std::os::fd::AsFd::as_fd(&bound.fd)),
             },
         );
         sockets.insert(key.clone(), driver::Socket::new(bound.fd, unix_file));

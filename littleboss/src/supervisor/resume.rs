@@ -342,6 +342,13 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     if state.settings.working_dir_id.is_none() {
         state.settings = state.settings.in_working_folder();
     }
+    // Nor whether a passed socket is IPv6-only: read from the socket
+    // itself, whatever the state says.
+    for (key, socket) in &serving.sockets {
+        if let Some(held) = state.held.get_mut(key).filter(|h| h.activated) {
+            held.ipv6_only = crate::socket::ipv6_only_wildcard(socket.fd.as_fd());
+        }
+    }
     serve(rt, Machine::resume(state), serving, begin)
 }
 

@@ -172,11 +172,12 @@ pub(super) fn exec(
 }
 
 /// Whether an exec failed because of the file itself (not a program of
-/// this machine, not executable, its interpreter missing), or of what goes
-/// with it every time (`E2BIG`: the supervisor's own arguments and
-/// environment, which do not change, are too long beside its path), so
-/// that trying it again is pointless; not for a passing want of memory or
-/// descriptors, after which the next child of the same release tries again.
+/// this machine, not executable, its interpreter missing), or of what
+/// every exec of it carries (`E2BIG`: the supervisor's own arguments and
+/// environment, which do not change, over the kernel's limit, a quarter of
+/// the stack limit), so that trying it again is pointless; not for a
+/// passing want of memory or descriptors, after which the next child of
+/// the same release tries again.
 pub(super) fn the_binarys_fault(error: &std::io::Error) -> bool {
     use nix::libc;
     matches!(

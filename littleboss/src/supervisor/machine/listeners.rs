@@ -27,11 +27,13 @@ pub(crate) struct Held {
     /// is given it. Absent (false) from an older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lost: bool,
-    /// An IPv6 wildcard socket (`[::]`) that takes no IPv4 client
-    /// (`IPV6_V6ONLY`: a unit's `BindIPv6Only=ipv6-only`, or `[::]:PORT`
-    /// written out): one a `tcp6` or `udp6` listener takes, and that
-    /// leaves the port's IPv4 wildcard free. Absent (false) from an older
-    /// image's state, which took every `[::]` for dual-stack.
+    /// A socket the service manager passed at the IPv6 wildcard (`[::]`)
+    /// that takes no IPv4 client (`IPV6_V6ONLY`: a unit's
+    /// `BindIPv6Only=ipv6-only`): one a `tcp6` or `udp6` listener takes,
+    /// and that leaves the port's IPv4 wildcard free. Read from the socket
+    /// at a start and again by an image that takes the state over (an
+    /// older one's lacks it); false for a socket bound here, which a
+    /// reload knows by its key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ipv6_only: bool,
 }

@@ -516,6 +516,26 @@ fn a_state_handed_over_by_version_1_is_read_and_resumed() {
 }
 
 #[test]
+fn whether_a_passed_socket_is_ipv6_only_goes_across_and_an_older_state_lacks_it() {
+    // Version 1's state never says: false, which takes every `[::]` for
+    // dual-stack (the new image reads the passed sockets again).
+    let pinned: super::State = serde_json::from_str(include_str!("state_v1.json")).unwrap();
+    assert!(!pinned.held.is_empty());
+    assert!(pinned.held.values().all(|h| !h.ipv6_only));
+    // Said, it is written and read back.
+    let mut state: serde_json::Value = serde_json::from_str(&handed_over_state()).unwrap();
+    let held = &mut state["held"][0][1];
+    held["activated"] = true.into();
+    held["ipv6_only"] = true.into();
+    let state: super::State = serde_json::from_value(state).unwrap();
+    assert!(state.held.values().all(|h| h.activated && h.ipv6_only));
+    let written = serde_json::to_string(&state).unwrap();
+    assert!(written.contains(r#""ipv6_only":true"#), "{written}");
+    let back: super::State = serde_json::from_str(&written).unwrap();
+    assert!(back.held.values().all(|h| h.ipv6_only));
+}
+
+#[test]
 fn a_serving_child_lost_in_the_upgrade_starts_again_counted_as_no_failure() {
     // Persist off, the new child in its probation: a death of its own
     // would roll back to /bin/v1. Lost, it is the supervisor's doing.
