@@ -102,8 +102,12 @@ fn reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
         err.contains("reload of versioned failed: new child pid "),
         "{err}"
     );
+    // Its own words went to the supervisor's stderr (the test's pipe),
+    // which the reload says, as the caller does not see them.
     assert!(
-        err.contains(&format!("({FAILS}) exited with code 1 before it was ready")),
+        err.contains(&format!(
+            "({FAILS}) exited with code 1 before it was ready; what it wrote went to the supervisor's stderr, a pipe"
+        )),
         "{err}"
     );
     svc.output.wait_for("failed to start version 2");

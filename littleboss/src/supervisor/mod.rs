@@ -14,6 +14,7 @@ mod handoff_pin;
 mod heap;
 mod machine;
 mod orphans;
+mod output_place;
 mod pidfd;
 mod reexec;
 mod resume;
@@ -317,6 +318,7 @@ fn settings_of(config: &Config) -> Settings {
         self_upgrade: config.self_upgrade,
         working_dir: None,
         working_dir_id: None,
+        stderr: output_place::of_this_process(),
     }
     .in_working_folder()
 }

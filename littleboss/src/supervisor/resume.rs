@@ -342,6 +342,8 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     if state.settings.working_dir_id.is_none() {
         state.settings = state.settings.in_working_folder();
     }
+    // The exec kept stderr, but an older image did not say where it goes.
+    state.settings.stderr = super::output_place::of_this_process();
     // Nor whether a passed socket is IPv6-only: read from the socket
     // itself, whatever the state says.
     for (key, socket) in &serving.sockets {

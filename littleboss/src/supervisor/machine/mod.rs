@@ -1344,10 +1344,14 @@ impl Machine {
         };
         let code = code_of(id, &child, exit, up.starting.as_ref());
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
-            let reason = starting
-                .error
-                .clone()
-                .unwrap_or_else(|| format!("{exit} before it was ready"));
+            // Its own words, if it said any, went where the supervisor's
+            // stderr goes, not to the reload's caller: where, said.
+            let reason = starting.error.clone().unwrap_or_else(|| {
+                let to = self.state.settings.stderr.as_deref();
+                let went =
+                    to.map(|to| format!("; what it wrote went to the supervisor's stderr, {to}"));
+                format!("{exit} before it was ready{}", went.unwrap_or_default())
+            });
             let message = failed_start(&child, &reason);
             self.starting_failed(starting, message, code);
         } else if up.serving == Some(id) {

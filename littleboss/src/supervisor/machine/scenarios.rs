@@ -237,6 +237,33 @@ fn a_reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
 }
 
 #[test]
+fn a_reload_whose_child_ends_before_it_was_ready_says_where_its_words_went() {
+    // A bad argument to the new child: its parser said why on stderr,
+    // the supervisor's, which the reload's caller does not see.
+    let mut sim = Sim::serving(super::Settings {
+        stderr: Some("/var/log/svc.log".to_owned()),
+        ..settings()
+    });
+    let client = sim.reload("/bin/v2");
+    sim.exit(2, ChildExit::Code(2));
+    let error = error_of(sim.final_answer(client));
+    assert!(
+        error.ends_with(
+            "/bin/v2) exited with code 2 before it was ready; what it wrote went to the supervisor's stderr, /var/log/svc.log"
+        ),
+        "{error}"
+    );
+    // A child that said why itself needs no pointer.
+    let client = sim.reload("/bin/v3");
+    sim.hello(3);
+    sim.message(3, FromChild::error("cannot open the database"));
+    sim.exit(3, ChildExit::Code(1));
+    let error = error_of(sim.final_answer(client));
+    assert!(error.contains("cannot open the database"), "{error}");
+    assert!(!error.contains("supervisor's stderr"), "{error}");
+}
+
+#[test]
 fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
     let mut sim = Sim::serving(settings());
     let client = sim.reload("/bin/dies");

@@ -32,6 +32,7 @@ pub(super) fn settings() -> Settings {
         self_upgrade: true,
         working_dir: Some(PathBuf::from(WORKING_DIR)),
         working_dir_id: Some(folder_id(WORKING_DIR)),
+        stderr: None,
     }
 }
 
