@@ -106,7 +106,7 @@ fn reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
     // which the reload says, as the caller does not see them.
     assert!(
         err.contains(&format!(
-            "({FAILS}) exited with code 1 before it was ready; what it wrote went to the supervisor's stderr, a pipe"
+            "({FAILS}) exited with code 1 before it was ready (its stderr is the supervisor's: a pipe)"
         )),
         "{err}"
     );

@@ -724,6 +724,11 @@ mod tests {
                 "tcp:bücher.example:80",
                 "host `bücher.example` is not a hostname or an IP address; write an international name in its ASCII form (`xn--...`)",
             ),
+            // Marks and joiners of a script are of the name (review 969).
+            (
+                "tcp:हिन्दी.example:80",
+                "host `हिन्दी.example` is not a hostname or an IP address; write an international name in its ASCII form (`xn--...`)",
+            ),
             (
                 "tcp:ｌｏｃａｌｈｏｓｔ:80",
                 "host `ｌｏｃａｌｈｏｓｔ` is not a hostname or an IP address; write the host in ASCII",

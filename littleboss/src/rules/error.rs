@@ -788,16 +788,19 @@ impl fmt::Display for SpecProblem {
                     // Other servers' words for every address.
                     f.write_str("; for every address, leave the host out (`:PORT`)")
                 } else if !host.is_ascii() {
-                    // Letters of a script: a name in its own script, which
-                    // DNS takes as `xn--...`. Else a fullwidth form, a
-                    // space pasted in: the ASCII text itself.
-                    let fullwidth = |c: char| ('\u{ff01}'..='\u{ff5e}').contains(&c);
-                    let international = (host.chars())
-                        .filter(|c| !c.is_ascii())
-                        .all(|c| c.is_alphabetic() && !fullwidth(c));
-                    f.write_str(match international {
-                        true => "; write an international name in its ASCII form (`xn--...`)",
-                        false => "; write the host in ASCII",
+                    // A fullwidth form, a space or an invisible character
+                    // pasted in: the ASCII text itself. Else a name in its
+                    // own script (marks and joiners included), which DNS
+                    // takes as `xn--...`.
+                    let pasted = |c: char| {
+                        ('\u{ff01}'..='\u{ff5e}').contains(&c)
+                            || c.is_whitespace()
+                            || c.is_control()
+                            || matches!(c, '\u{200b}' | '\u{2060}' | '\u{feff}')
+                    };
+                    f.write_str(match host.chars().any(pasted) {
+                        true => "; write the host in ASCII",
+                        false => "; write an international name in its ASCII form (`xn--...`)",
                     })
                 } else {
                     Ok(())

@@ -1008,7 +1008,7 @@ impl Machine {
         }
         let Some(up) = self.up() else { return };
         match up.starting.take_if(|s| s.id == id) {
-            Some(starting) => self.starting_failed(starting, message, 1),
+            Some(starting) => self.starting_failed(starting, message, 1, None),
             // Given up on already, and its failure said then; its exec
             // has returned at last, failed.
             None => say!(self, "{message}"),
@@ -1344,16 +1344,16 @@ impl Machine {
         };
         let code = code_of(id, &child, exit, up.starting.as_ref());
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
-            // Its own words, if it said any, went where the supervisor's
-            // stderr goes, not to the reload's caller: where, said.
-            let reason = starting.error.clone().unwrap_or_else(|| {
-                let to = self.state.settings.stderr.as_deref();
-                let went =
-                    to.map(|to| format!("; what it wrote went to the supervisor's stderr, {to}"));
-                format!("{exit} before it was ready{}", went.unwrap_or_default())
-            });
+            // Not told why: its own words, if any, went where the
+            // supervisor's stderr goes, which the reload's caller and
+            // `status` are told (the log is there already).
+            let note = (self.state.settings.stderr.as_ref())
+                .filter(|_| starting.error.is_none())
+                .map(|to| format!(" (its stderr is the supervisor's: {to})"));
+            let reason =
+                (starting.error.clone()).unwrap_or_else(|| format!("{exit} before it was ready"));
             let message = failed_start(&child, &reason);
-            self.starting_failed(starting, message, code);
+            self.starting_failed(starting, message, code, note);
         } else if up.serving == Some(id) {
             up.serving = None;
             // A reload under way was to replace it: should that reload's
@@ -1968,7 +1968,7 @@ impl Machine {
                 "not starting {}: {given_up} children given up on (their execs not returned, or not dead of SIGKILL) are still there (a file system that hangs?); no child starts until one has gone",
                 launch.target.file().display()
             );
-            self.start_failed(why, message, 1);
+            self.start_failed(why, message, 1, None);
             return None;
         }
         let now = self.now;
@@ -2175,7 +2175,7 @@ impl Machine {
         self.state.children.remove(&id);
         let Some(up) = self.up() else { return };
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
-            self.starting_failed(starting, error, 1);
+            self.starting_failed(starting, error, 1, None);
         }
     }
 
@@ -2273,7 +2273,15 @@ impl Machine {
     /// failure, the service's launch again, by a restart (`no_child`).
     ///
     /// [`start_failed`]: Machine::start_failed
-    fn starting_failed(&mut self, starting: Starting, message: String, code: i32) {
+    /// `note`: what the caller and `status` are told beyond the log's
+    /// `message`.
+    fn starting_failed(
+        &mut self,
+        starting: Starting,
+        message: String,
+        code: i32,
+        note: Option<String>,
+    ) {
         // The restart of a child lost in an upgrade, on a probation that
         // revives one dead on its own (`on_child_lost`): coming back to
         // that one is a restart, with persist, through the backoff and
@@ -2286,6 +2294,7 @@ impl Machine {
             // with what comes back said after the failure.
             Some(probation) => {
                 self.failed(message);
+                self.noted(note);
                 let failed = self.state.current.target.path.display().to_string();
                 let previous = probation.previous.target.file().display().to_string();
                 let first = match self.up().is_some_and(|up| !up.queued.is_empty()) {
@@ -2303,7 +2312,7 @@ impl Machine {
                     self.no_child(code);
                 }
             }
-            None => self.start_failed(starting.why, message, code),
+            None => self.start_failed(starting.why, message, code, note),
         }
         let next = self.up().and_then(|up| up.starting.as_mut());
         if let (Some(comeback), Some(next)) = (starting.replaced_died, next)
@@ -2316,12 +2325,14 @@ impl Machine {
 
     /// A child that was to take over did not: count it, say why, and decide
     /// what serves now.
-    fn start_failed(&mut self, why: Why, message: String, code: i32) {
+    fn start_failed(&mut self, why: Why, message: String, code: i32, note: Option<String>) {
         self.failed(message.clone());
+        self.noted(note.clone());
         let serving = self.up().and_then(|up| up.serving);
         if let Why::Reload { client } = why {
             if let Some(client) = client {
-                self.reply(client, Response::error(message));
+                let told = message + note.as_deref().unwrap_or_default();
+                self.reply(client, Response::error(told));
             }
             // The reload is over: the old child serves on, untouched.
             if serving.is_some() {
@@ -2342,6 +2353,13 @@ impl Machine {
         self.state.failures += 1;
         say!(self, "{message}");
         self.state.last_failure = Some(message);
+    }
+
+    /// Adds `note` to the failure just counted, for `status` (not the log).
+    fn noted(&mut self, note: Option<String>) {
+        if let (Some(failure), Some(note)) = (self.state.last_failure.as_mut(), note) {
+            failure.push_str(&note);
+        }
     }
 
     /// Nothing serves or starts: bring back a rolled-back binary, restart
@@ -2526,7 +2544,7 @@ impl Machine {
             Some(child) => failed_start(child, &reason),
             None => reason,
         };
-        self.starting_failed(starting, message, 1);
+        self.starting_failed(starting, message, 1, None);
     }
 
     /// The starting child's spawn has not returned by its deadline: its
@@ -2539,7 +2557,7 @@ impl Machine {
             return;
         };
         self.kill(starting.id);
-        self.starting_failed(starting, message, 1);
+        self.starting_failed(starting, message, 1, None);
     }
 
     /// Tells a child to wind down, and when it will be killed.

@@ -247,12 +247,13 @@ fn a_reload_whose_child_ends_before_it_was_ready_says_where_its_words_went() {
     let client = sim.reload("/bin/v2");
     sim.exit(2, ChildExit::Code(2));
     let error = error_of(sim.final_answer(client));
-    assert!(
-        error.ends_with(
-            "/bin/v2) exited with code 2 before it was ready; what it wrote went to the supervisor's stderr, /var/log/svc.log"
-        ),
-        "{error}"
-    );
+    let said = "/bin/v2) exited with code 2 before it was ready";
+    let note = " (its stderr is the supervisor's: /var/log/svc.log)";
+    assert!(error.ends_with(&format!("{said}{note}")), "{error}");
+    // `status` too; not the log, which is there already.
+    let failure = sim.machine.status().last_failure.unwrap();
+    assert!(failure.ends_with(&format!("{said}{note}")), "{failure}");
+    assert!(sim.logged(said) && !sim.logged(note), "{:?}", sim.logs());
     // A child that said why itself needs no pointer.
     let client = sim.reload("/bin/v3");
     sim.hello(3);

@@ -141,9 +141,11 @@ pub(crate) struct Settings {
     #[serde(default)]
     pub working_dir_id: Option<[u64; 2]>,
     /// Where the supervisor's stderr goes, which its children inherit, in
-    /// words (`/var/log/app.log`, "the journal"): said with a child that
-    /// ends before it was ready, whose own words went there. Read again
-    /// by each image (absent from an older one's state).
+    /// words (`/var/log/app.log`, "the journal"), as it was when this
+    /// image began: told to a reload's caller and `status` with a child
+    /// that ends before it was ready without saying why, whose own words
+    /// went there. Read again by each image (absent from an older one's
+    /// state).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
 }
