@@ -1198,12 +1198,13 @@ impl Session {
             Err(e) if protocol::in_other_version(line.trim_ascii_end()) => {
                 Err(Failure::new(UNKNOWN, other_version(e, self.supervisor)))
             }
-            // The supervisor gone mid-answer: the request had gone.
+            // The supervisor gone mid-answer: the request had gone, and
+            // was read, as an answer began (not "nothing came back").
             Err(e) if !line.ends_with(b"\n") => Err(Failure::new(
                 UNKNOWN,
                 format!("the supervisor's answer was cut short: {}", visible(&e)),
             )
-            .after_sending()),
+            .answered_unreadably()),
             // Which may quote what the supervisor sent. A whole line of
             // this protocol came back: the request was read, and what
             // became of it is for the caller to say.
@@ -1435,6 +1436,28 @@ mod tests {
             let failure = closed_unanswered(supervisor, true, super::Request::Status);
             assert_eq!(failure.code, super::UNKNOWN, "{}", failure.message);
         }
+    }
+
+    #[test]
+    fn an_answer_cut_short_says_the_request_was_read() {
+        use std::io::{BufRead, Write};
+        let (mut session, theirs) = session();
+        // The supervisor reads the request whole, then dies mid-line.
+        let supervisor = std::thread::spawn(move || {
+            let mut request = Vec::new();
+            let mut reader = std::io::BufReader::new(&theirs);
+            reader.read_until(b'\n', &mut request).unwrap();
+            (&theirs).write_all(b"{\"v\":1,\"type\":\"err").unwrap();
+        });
+        let failure = session.ask(&super::Request::Stop).unwrap_err();
+        supervisor.join().unwrap();
+        assert!(failure.sent && failure.answered, "{}", failure.message);
+        let said =
+            super::reload_unfinished("svc", "littleboss", failure, super::Progress::Unanswered)
+                .message;
+        assert!(said.contains("cut short"), "{said}");
+        assert!(said.contains("the supervisor read it"), "{said}");
+        assert!(!said.contains("nothing came back"), "{said}");
     }
 
     #[test]
