@@ -480,11 +480,20 @@ fn standard_streams_reopened() {
 /// close-on-exec: a child gets stdio, its channel and, through the
 /// channel, its listeners; nothing its supervisor's parent left open.
 pub(super) fn close_inherited_on_exec() {
-    if close_on_exec_from(3) {
+    if !close_range_refused_by_test() && close_on_exec_from(3) {
         return;
     }
     // Before Linux 5.11: one fcntl per open descriptor.
     let _ = inherit(&crate::inherited::open_fds(), false);
+}
+
+/// A test's stand-in for a kernel before 5.11, or a seccomp filter, that
+/// refuses `close_range`: the fallbacks run instead. Read before a fork.
+const TEST_NO_CLOSE_RANGE_VAR: &str = "LITTLEBOSS_TEST_NO_CLOSE_RANGE";
+
+/// Whether a test has `close_range` refused ([`TEST_NO_CLOSE_RANGE_VAR`]).
+pub(super) fn close_range_refused_by_test() -> bool {
+    crate::test_hook::test_hook::<u8>(TEST_NO_CLOSE_RANGE_VAR) == Some(1)
 }
 
 /// Marks every open descriptor from `first` up close-on-exec, in one

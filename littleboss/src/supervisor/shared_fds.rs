@@ -87,6 +87,28 @@ pub(super) fn close_shared(listed: &[Listed]) {
     }
 }
 
+/// In the forked child, where `close_range` is refused: marks those of
+/// `listed` that still name what they did when listed close-on-exec, as
+/// `close_range` would have (one opened since the listing, by another
+/// thread, is left to its own flag). Async-signal-safe: `fstat` and
+/// `fcntl` only.
+pub(super) fn mark_close_on_exec(listed: &[Listed]) {
+    use nix::libc;
+    for &Listed { fd, dev, ino } in listed {
+        if identity(fd) != Some((dev, ino)) {
+            continue;
+        }
+        // SAFETY: F_GETFD and F_SETFD read and set the descriptor's own
+        // flags, in a child about to exec; the parent's are its own.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags != -1 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::fd::AsRawFd;

@@ -663,6 +663,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     let test_signaled = crate::test_hook::test_hook::<u8>(TEST_SIGNALED_VAR);
     // Listed before the fork, closed after it (see `shared_fds`).
     let shared = super::shared_fds::open_above(link::CHILD_FD);
+    let close_range_refused = super::close_range_refused_by_test();
     // What the supervisor has ignored (started so: a script's `start &`
     // ignores SIGQUIT, and SIGINT, which the supervisor handles; or by
     // `supervisor_init`) is not the child's: an exec keeps a signal
@@ -747,8 +748,13 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             // close-on-exec since it marked what was open (a library
             // `supervisor_init` started, say, whose socket would keep its
             // port). Marked, not closed: exec's own descriptors stay
-            // usable up to it. Before Linux 5.11 (ENOSYS), as before.
-            super::close_on_exec_from(target as nix::libc::c_uint + 1);
+            // usable up to it. Where `close_range` is refused (before
+            // Linux 5.11, or by a seccomp filter), what was listed before
+            // the fork, one by one (one opened since is left to its own
+            // flag).
+            if close_range_refused || !super::close_on_exec_from(target as nix::libc::c_uint + 1) {
+                super::shared_fds::mark_close_on_exec(&shared);
+            }
             // But the supervisor's sockets, files and folders are closed
             // now: an exec that hangs must not hold them (`shared_fds`).
             super::shared_fds::close_shared(&shared);

@@ -1,8 +1,9 @@
 //! A program whose `supervisor_init` starts a thread that, once the file
 //! `LEAKY_GO` names exists (made by the test when the supervisor serves),
 //! opens the file `LEAKY_FILE` names without close-on-exec and keeps it
-//! open, as a C library's thread might: no child started after may
-//! inherit it. It then prints whether the supervisor's environment, what
+//! open, as a C library's thread might (with `LEAKY_PIPE=1`, a pipe
+//! instead, which the forked child does not close itself but leaves to
+//! close-on-exec): no child started after may inherit it. It then prints whether the supervisor's environment, what
 //! a process it started would inherit, holds the children's channel
 //! variable (`leaky channel_var=`).
 
@@ -22,9 +23,17 @@ fn init() {
         }
         let path = std::ffi::CString::new(path.as_bytes()).unwrap();
         let flags = nix::libc::O_RDONLY | nix::libc::O_CREAT;
-        // SAFETY: a valid C string; the descriptor is kept (leaked) for
-        // the process's life, which is the point.
-        let fd = unsafe { nix::libc::open(path.as_ptr(), flags, 0o600) };
+        let fd = if std::env::var_os("LEAKY_PIPE").is_some() {
+            let mut ends = [-1; 2];
+            // SAFETY: `pipe` writes two descriptors into the array we own;
+            // both are kept (leaked), which is the point.
+            unsafe { nix::libc::pipe(ends.as_mut_ptr()) };
+            ends[0]
+        } else {
+            // SAFETY: a valid C string; the descriptor is kept (leaked) for
+            // the process's life, which is the point.
+            unsafe { nix::libc::open(path.as_ptr(), flags, 0o600) }
+        };
         println!("leaky fd={fd}");
         let var = std::env::var_os("LITTLEBOSS_CHANNEL_FD");
         println!("leaky channel_var={var:?}");
