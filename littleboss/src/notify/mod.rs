@@ -633,7 +633,7 @@ impl std::fmt::Display for NotifyEnvError {
             NotifyEnvError::WatchdogPid(e) => e.fmt(f),
             NotifyEnvError::WatchdogOtherPid { pid, ours } => write!(
                 f,
-                "{WATCHDOG_PID}={pid} names another process than this one (pid {ours}): does `ExecStart=` start it through a command that does not exec it? (Then, under `NotifyAccess=main`, the default, systemd takes no message from this process, `READY=1` included, and a `Type=notify` start times out: `exec` the binary, or set `NotifyAccess=all`)"
+                "{WATCHDOG_PID}={pid} names another process than this one (pid {ours}): does `ExecStart=` start it through a command that does not exec it? (Then, under `NotifyAccess=main`, the default, systemd takes no message from this process, `READY=1` included, and a `Type=notify` start times out; nor do systemd's SIGHUP and SIGTERM reach it, but the command's: `exec` the binary)"
             ),
         }
     }
@@ -811,7 +811,7 @@ mod tests {
         let e = parse_watchdog(Some(os("30000000")), Some(os("8")), 7).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "WATCHDOG_PID=8 names another process than this one (pid 7): does `ExecStart=` start it through a command that does not exec it? (Then, under `NotifyAccess=main`, the default, systemd takes no message from this process, `READY=1` included, and a `Type=notify` start times out: `exec` the binary, or set `NotifyAccess=all`)"
+            "WATCHDOG_PID=8 names another process than this one (pid 7): does `ExecStart=` start it through a command that does not exec it? (Then, under `NotifyAccess=main`, the default, systemd takes no message from this process, `READY=1` included, and a `Type=notify` start times out; nor do systemd's SIGHUP and SIGTERM reach it, but the command's: `exec` the binary)"
         );
         assert_eq!(
             parse_watchdog(Some(os("1")), None, 7).unwrap(),
