@@ -154,7 +154,10 @@ enum Message<'a> {
     Reloading {
         monotonic_usec: Option<u64>,
     },
-    Stopping,
+    /// `extend_usec`: how long the stop may take, from now.
+    Stopping {
+        extend_usec: Option<u64>,
+    },
     Status(&'a str),
     Watchdog,
 }
@@ -163,7 +166,9 @@ impl Message<'_> {
     /// What it says, as far as waiting goes.
     fn kind(self) -> Kind {
         match self {
-            Message::Ready | Message::Reloading { .. } | Message::Stopping => Kind::StateChange,
+            Message::Ready | Message::Reloading { .. } | Message::Stopping { .. } => {
+                Kind::StateChange
+            }
             Message::Status(_) => Kind::Status,
             Message::Watchdog => Kind::Watchdog,
         }
@@ -179,7 +184,12 @@ impl Message<'_> {
             Message::Reloading {
                 monotonic_usec: None,
             } => "RELOADING=1".to_owned(),
-            Message::Stopping => "STOPPING=1".to_owned(),
+            Message::Stopping { extend_usec: None } => "STOPPING=1".to_owned(),
+            // One datagram: systemd takes the extension as it enters the
+            // stop, whose timer it lengthens (never shortens).
+            Message::Stopping {
+                extend_usec: Some(usec),
+            } => format!("STOPPING=1\nEXTEND_TIMEOUT_USEC={usec}"),
             // A newline would end the status and start another assignment;
             // systemd drops a whole datagram holding a NUL (a child's
             // message quoted in a status may hold one), or of more than
@@ -310,9 +320,12 @@ impl Notifier {
         });
     }
 
-    /// `STOPPING=1`: winding down.
-    pub(crate) fn stopping(&self) {
-        self.send(Message::Stopping);
+    /// `STOPPING=1`: winding down, for as long as `within` at most, told
+    /// as `EXTEND_TIMEOUT_USEC` (a `TimeoutStopSec=` shorter than that
+    /// would kill a drain).
+    pub(crate) fn stopping(&self, within: Option<Duration>) {
+        let extend_usec = within.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        self.send(Message::Stopping { extend_usec });
     }
 
     /// `STATUS=line`, its newlines, carriage returns and NULs turned into
@@ -734,7 +747,17 @@ mod tests {
     #[test]
     fn messages() {
         assert_eq!(Message::Ready.encode(), "READY=1");
-        assert_eq!(Message::Stopping.encode(), "STOPPING=1");
+        assert_eq!(
+            Message::Stopping { extend_usec: None }.encode(),
+            "STOPPING=1"
+        );
+        assert_eq!(
+            Message::Stopping {
+                extend_usec: Some(17_000_000)
+            }
+            .encode(),
+            "STOPPING=1\nEXTEND_TIMEOUT_USEC=17000000"
+        );
         assert_eq!(Message::Watchdog.encode(), "WATCHDOG=1");
         assert_eq!(
             Message::Reloading {
@@ -906,7 +929,7 @@ mod tests {
             .parse()
             .unwrap();
         assert!(before <= usec && usec <= after, "{before} {usec} {after}");
-        notifier.stopping();
+        notifier.stopping(None);
         assert_eq!(recv(socket), "STOPPING=1");
         notifier.status("reloading\nfrom /srv/app");
         assert_eq!(recv(socket), "STATUS=reloading from /srv/app");
@@ -963,7 +986,7 @@ mod tests {
         // That socket closed, and another made at the path: sent there.
         drop(manager);
         let again = manager_at(&path);
-        upgraded.stopping();
+        upgraded.stopping(None);
         assert_eq!(recv(&again), "STOPPING=1");
         // Every time, not once.
         upgraded.watchdog();
@@ -1150,7 +1173,7 @@ mod tests {
             (fillers, recv(&manager))
         });
         room_rx.recv().unwrap();
-        notifier.stopping();
+        notifier.stopping(None);
         let (fillers, stopping) = reader.join().unwrap();
         assert!(fillers.iter().all(|f| f == "FILLER=1"), "{fillers:?}");
         assert_eq!(stopping, "STOPPING=1");

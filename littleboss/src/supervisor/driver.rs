@@ -1127,7 +1127,7 @@ impl Io {
                     match notice {
                         Notice::Ready => notifier.ready(),
                         Notice::Reloading { answers_signal } => notifier.reloading(answers_signal),
-                        Notice::Stopping => notifier.stopping(),
+                        Notice::Stopping { within } => notifier.stopping(within),
                         Notice::Status(line) => notifier.status(&line),
                     }
                 }

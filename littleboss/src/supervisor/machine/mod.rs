@@ -59,6 +59,11 @@ pub(crate) fn bind_timed_out() -> String {
 /// one's start fails without its exit, and what waited for it goes on; a
 /// stop does not wait for it.
 pub(crate) const KILLED_EXIT_WAIT: Duration = Duration::from_secs(5);
+
+/// What a stop's bound allows the supervisor past its children's end: its
+/// last answers, notices and lines (see [`Machine::stop_extension`]; the
+/// README's rule for `TimeoutStopSec=`, lameduck plus 8 s, counts it).
+const STOP_EXIT_SLACK: Duration = Duration::from_secs(3);
 /// A starting child that said its error after its hello has this long to
 /// exit by itself (its own exit code kept) before it is killed: its ready
 /// deadline may be minutes away.
@@ -400,7 +405,12 @@ pub(crate) enum Notice {
     Reloading {
         answers_signal: bool,
     },
-    Stopping,
+    /// `within`: the longest the stop may take (see
+    /// [`Machine::stop_extension`]), sent as `EXTEND_TIMEOUT_USEC`; `None`
+    /// with no child left to wait for.
+    Stopping {
+        within: Option<Duration>,
+    },
     /// A one-line summary for `systemctl status`.
     Status(String),
 }
@@ -1782,6 +1792,18 @@ impl Machine {
         Some(u64::try_from(bound.as_millis()).unwrap_or(u64::MAX))
     }
 
+    /// The longest a stop just begun may take: its children's drains (a
+    /// child still starting counted by its lameduck), the wait for a
+    /// killed one's exit, and [`STOP_EXIT_SLACK`] for the supervisor's
+    /// own. Told to the service manager, whose `TimeoutStopSec=` was
+    /// chosen for the lameduck of the binary the unit was written for: a
+    /// reload to one with a longer lameduck would be killed mid-drain.
+    /// `None` with no child.
+    fn stop_extension(&self) -> Option<Duration> {
+        let bound = Duration::from_millis(self.stop_bound_ms()?);
+        Some(bound.saturating_add(KILLED_EXIT_WAIT + STOP_EXIT_SLACK))
+    }
+
     fn begin_stop(&mut self, client: Option<ClientId>) {
         let up = match &mut self.state.phase {
             Phase::Up(up) => std::mem::take(up),
@@ -1852,7 +1874,9 @@ impl Machine {
         if let Some(id) = up.serving {
             self.wind_down(id, refuse);
         }
-        self.notify(Notice::Stopping);
+        self.notify(Notice::Stopping {
+            within: self.stop_extension(),
+        });
         // A child still starting winds down like a serving one; its reload
         // fails. One whose listeners are still being bound never started.
         let mut starting = up.starting;
@@ -2438,7 +2462,9 @@ impl Machine {
         // As any stop: the service manager hears of it, and the old
         // children still draining refuse new connections, which no child
         // will take.
-        self.notify(Notice::Stopping);
+        self.notify(Notice::Stopping {
+            within: self.stop_extension(),
+        });
         let refuse = self.refuse_at_stop(None);
         let draining: Vec<ChildId> = self.state.children.keys().copied().collect();
         for id in draining {

@@ -370,7 +370,7 @@ impl Notices {
                         self.reloading = matches!(notice, Notice::Reloading { .. });
                     }
                 }
-                Notice::Stopping => {
+                Notice::Stopping { .. } => {
                     assert!(!self.stopping, "STOPPING twice: {effects:#?}");
                     self.stopping = true;
                     self.answer_awaited = false;

@@ -3277,11 +3277,34 @@ fn an_exit_for_want_of_a_child_is_a_stop_to_the_old_ones_and_systemd() {
     let stopping = sim
         .effects
         .iter()
-        .filter(|e| matches!(e, super::Effect::Notify(super::Notice::Stopping)))
+        .filter(|e| matches!(e, super::Effect::Notify(super::Notice::Stopping { .. })))
         .count();
     assert_eq!(stopping, 1);
     sim.exit(1, OK);
     assert_eq!(sim.exit_code, Some(1));
+}
+
+#[test]
+fn a_stop_tells_the_service_manager_how_long_its_drains_may_take() {
+    // The serving child's binary says 60 s of lameduck (a reload to a
+    // build with a longer one than the unit's `TimeoutStopSec=` was
+    // chosen for): the stop asks for that, the wait for a killed child's
+    // exit and the supervisor's own slack (review 970).
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_as(2, NAME, Duration::from_secs(60), Duration::from_secs(30));
+    sim.ready(2);
+    sim.exit(1, OK);
+    sim.effects.clear();
+    sim.signal(Signal::Term);
+    let told: Vec<_> = (sim.effects.iter())
+        .filter_map(|e| match e {
+            super::Effect::Notify(super::Notice::Stopping { within }) => Some(*within),
+            _ => None,
+        })
+        .collect();
+    let slack = super::KILLED_EXIT_WAIT + super::STOP_EXIT_SLACK;
+    assert_eq!(told, [Some(Duration::from_secs(60) + slack)]);
 }
 
 #[test]
