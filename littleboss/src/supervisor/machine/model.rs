@@ -321,6 +321,8 @@ struct Notices {
     answer_awaited: bool,
     /// The last read saw a stamped RELOADING.
     stamped_in_last_read: bool,
+    /// The last read saw a READY.
+    ready_in_last_read: bool,
 }
 
 impl Notices {
@@ -345,6 +347,7 @@ impl Notices {
     fn read(&mut self, effects: &[super::Effect]) {
         use super::{Effect, Notice};
         self.stamped_in_last_read = false;
+        self.ready_in_last_read = false;
         for effect in &effects[self.effects_seen.min(effects.len())..] {
             let Effect::Notify(notice) = effect else {
                 continue;
@@ -359,6 +362,7 @@ impl Notices {
                         }
                     );
                     self.stamped_in_last_read |= stamped;
+                    self.ready_in_last_read |= matches!(notice, Notice::Ready);
                     if self.answer_awaited {
                         // Only a stamped RELOADING answers; the rest is
                         // ignored meanwhile.
@@ -1019,6 +1023,14 @@ impl Model {
 
     fn check(&mut self) {
         self.notices.read(&self.sim.effects);
+        // READY=1 only with a child serving: the first once it is ready,
+        // a reload's once the new child took over or the old one serves
+        // on (a `Type=notify` start waits for it).
+        assert!(
+            !self.notices.ready_in_last_read || self.sim.serving_id().is_some(),
+            "READY with no child serving: {:#?}",
+            self.sim.effects
+        );
         // A stamped RELOADING answers systemd's SIGHUP: never while a
         // SIGHUP still waits in the queue, whose own reload is to answer
         // it (one SIGHUP a step: none came after it in this step).
