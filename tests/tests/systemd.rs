@@ -251,6 +251,42 @@ fn notify_follows_start_reload_failed_reload_and_stop() {
 }
 
 #[test]
+fn a_sighup_reload_whose_child_fails_ends_with_ready_as_the_old_child_serves_on() {
+    // `Type=notify-reload`'s own reload, its new child spawned and then
+    // failing (a deploy swapped a broken build in at the serving path):
+    // READY=1 still ends it, or `systemctl reload` would hang to its
+    // timeout (review 970).
+    let (svc, manager) = managed();
+    manager.started();
+    let copy = svc.dir.path().join("versioned_v1-copy");
+    tests::copy_binary(std::path::Path::new(V1), &copy);
+    assert!(svc.control_with(&copy, "reload", &[]).status.success());
+    assert_eq!(manager.next(), "RELOADING=1");
+    assert_eq!(manager.next(), "READY=1");
+    let serving = |svc: &Service| {
+        let out = svc.control_with(V1, "status", &["--json"]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    tests::eventually("the upgrade", || {
+        (serving(&svc)["upgrades"] == 1).then_some(())
+    });
+    let pid = serving(&svc)["child"]["pid"].clone();
+    let broken = svc.dir.path().join("versioned_fails-copy");
+    tests::copy_binary(std::path::Path::new(FAILS), &broken);
+    std::fs::rename(&broken, &copy).unwrap();
+    let asked = monotonic_usec();
+    svc.signal(Signal::SIGHUP);
+    reloading_since(&manager, asked);
+    assert_eq!(manager.next(), "READY=1");
+    svc.output.wait_for("failed to start version 2");
+    let status = serving(&svc);
+    assert_eq!(status["child"]["pid"], pid, "the old child serves on");
+    assert_eq!(status["failures"], 1);
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    assert!(manager.next().starts_with("STOPPING=1\n"));
+}
+
+#[test]
 fn a_sighup_queued_behind_a_reload_is_answered_by_its_own_reload_only() {
     // Under `Type=notify-reload`, systemd's SIGHUP waits for RELOADING=1
     // stamped after it, then READY=1. The control reloads ahead of the
