@@ -1023,6 +1023,7 @@ impl Session {
             if let Some(answer) = closed.then(|| self.answer_if_any()).flatten() {
                 return answer.map_err(|failure| Failure {
                     sent: false,
+                    answered: false,
                     ..failure
                 });
             }

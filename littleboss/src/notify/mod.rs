@@ -646,7 +646,7 @@ impl std::fmt::Display for NotifyEnvError {
             NotifyEnvError::WatchdogPid(e) => e.fmt(f),
             NotifyEnvError::WatchdogOtherPid { pid, ours } => write!(
                 f,
-                "{WATCHDOG_PID}={pid} names another process than this one (pid {ours}): does `ExecStart=` start it through a command that does not exec it? (Then, under `NotifyAccess=main`, the default, systemd takes no message from this process, `READY=1` included, and a `Type=notify` start times out; nor do systemd's SIGHUP and SIGTERM reach it, but the command's: `exec` the binary)"
+                "{WATCHDOG_PID}={pid} names another process than this one (pid {ours}): does `ExecStart=` start it through a command that does not exec it? (Then, under `NotifyAccess=main`, the default, systemd takes no message from this process, `READY=1` included, and a `Type=notify` start times out; nor does systemd's reload signal reach it, nor, under `KillMode=mixed`, its SIGTERM: `exec` the binary)"
             ),
         }
     }
@@ -834,7 +834,7 @@ mod tests {
         let e = parse_watchdog(Some(os("30000000")), Some(os("8")), 7).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "WATCHDOG_PID=8 names another process than this one (pid 7): does `ExecStart=` start it through a command that does not exec it? (Then, under `NotifyAccess=main`, the default, systemd takes no message from this process, `READY=1` included, and a `Type=notify` start times out; nor do systemd's SIGHUP and SIGTERM reach it, but the command's: `exec` the binary)"
+            "WATCHDOG_PID=8 names another process than this one (pid 7): does `ExecStart=` start it through a command that does not exec it? (Then, under `NotifyAccess=main`, the default, systemd takes no message from this process, `READY=1` included, and a `Type=notify` start times out; nor does systemd's reload signal reach it, nor, under `KillMode=mixed`, its SIGTERM: `exec` the binary)"
         );
         assert_eq!(
             parse_watchdog(Some(os("1")), None, 7).unwrap(),

@@ -87,17 +87,26 @@ pub(super) fn close_shared(listed: &[Listed]) {
     }
 }
 
-/// In the forked child, where `close_range` is refused: marks those of
-/// `listed` that still name what they did when listed close-on-exec, as
-/// `close_range` would have (one opened since the listing, by another
-/// thread, is left to its own flag). Async-signal-safe: `fstat` and
-/// `fcntl` only.
-pub(super) fn mark_close_on_exec(listed: &[Listed]) {
+/// How far above the highest descriptor listed a forked child marks what
+/// is open close-on-exec where `close_range` is refused: a descriptor
+/// another thread opens meanwhile takes the lowest free number, so within
+/// this of the listing's.
+const MARK_HEADROOM: RawFd = 1024;
+
+/// The descriptor numbers a forked child marks close-on-exec, from
+/// `first` up to [`MARK_HEADROOM`] past the highest of `listed`: read
+/// before the fork.
+pub(super) fn to_mark(first: RawFd, listed: &[Listed]) -> std::ops::Range<RawFd> {
+    let highest = listed.iter().map(|l| l.fd).max().unwrap_or(first);
+    first..highest.max(first).saturating_add(MARK_HEADROOM)
+}
+
+/// In the forked child, where `close_range` is refused: marks every
+/// descriptor open in `numbers` close-on-exec, as `close_range` would have
+/// (a number not open fails harmlessly). Async-signal-safe: `fcntl` only.
+pub(super) fn mark_close_on_exec(numbers: std::ops::Range<RawFd>) {
     use nix::libc;
-    for &Listed { fd, dev, ino } in listed {
-        if identity(fd) != Some((dev, ino)) {
-            continue;
-        }
+    for fd in numbers {
         // SAFETY: F_GETFD and F_SETFD read and set the descriptor's own
         // flags, in a child about to exec; the parent's are its own.
         unsafe {
@@ -112,6 +121,19 @@ pub(super) fn mark_close_on_exec(listed: &[Listed]) {
 #[cfg(test)]
 mod tests {
     use std::os::fd::AsRawFd;
+
+    #[test]
+    fn the_numbers_to_mark_reach_past_the_highest_listed() {
+        let file = std::fs::File::open("/proc/self/stat").unwrap();
+        let listed = super::open_above(2);
+        let numbers = super::to_mark(3, &listed);
+        assert_eq!(numbers.start, 3);
+        assert!(numbers.contains(&file.as_raw_fd()));
+        let highest = listed.iter().map(|l| l.fd).max().unwrap();
+        assert_eq!(numbers.end, highest + super::MARK_HEADROOM);
+        // Nothing listed (no `/proc`): still the headroom.
+        assert_eq!(super::to_mark(4, &[]), 4..4 + super::MARK_HEADROOM);
+    }
 
     #[test]
     fn what_is_open_above_a_number_is_listed() {

@@ -664,6 +664,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     // Listed before the fork, closed after it (see `shared_fds`).
     let shared = super::shared_fds::open_above(link::CHILD_FD);
     let close_range_refused = super::close_range_refused_by_test();
+    let to_mark = super::shared_fds::to_mark(link::CHILD_FD + 1, &shared);
     // What the supervisor has ignored (started so: a script's `start &`
     // ignores SIGQUIT, and SIGINT, which the supervisor handles; or by
     // `supervisor_init`) is not the child's: an exec keeps a signal
@@ -749,11 +750,10 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             // `supervisor_init` started, say, whose socket would keep its
             // port). Marked, not closed: exec's own descriptors stay
             // usable up to it. Where `close_range` is refused (before
-            // Linux 5.11, or by a seccomp filter), what was listed before
-            // the fork, one by one (one opened since is left to its own
-            // flag).
+            // Linux 5.11, or by a seccomp filter), one number at a time,
+            // up to well past the highest listed before the fork.
             if close_range_refused || !super::close_on_exec_from(target as nix::libc::c_uint + 1) {
-                super::shared_fds::mark_close_on_exec(&shared);
+                super::shared_fds::mark_close_on_exec(to_mark.clone());
             }
             // But the supervisor's sockets, files and folders are closed
             // now: an exec that hangs must not hold them (`shared_fds`).
