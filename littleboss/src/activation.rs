@@ -181,12 +181,15 @@ fn where_bound(fd: &OwnedFd, spec: &ListenerSpec, wildcards_alike: bool) -> Plac
     }
 }
 
-/// Whether two absolute paths name one file now: a unit's
+/// Whether two absolute paths name one file now, as a client connecting
+/// to either reaches it (symlinks followed, the last one too): a unit's
 /// `ListenStream=/run/app/api.sock` and a listener declared at
-/// `/var/run/app/api.sock`, where `/var/run` links to `/run`.
+/// `/var/run/app/api.sock`, where `/var/run` links to `/run`, or at
+/// `/etc/app/api.sock`, a link to the socket itself (which a bind of the
+/// declared path would find taken).
 fn same_file(declared: &str, bound: &str) -> bool {
-    use crate::own_file::identity;
-    let identity = |path: &str| identity(std::path::Path::new(path));
+    use std::os::unix::fs::MetadataExt;
+    let identity = |path: &str| std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
     bound.starts_with('/') && identity(declared).is_some_and(|id| identity(bound) == Some(id))
 }
 
@@ -1195,15 +1198,26 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&real).unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        let [b_fd, a_fd] = ["b", "a"].map(|n| bound(&format!("unix:{}/{n}.sock", real.display())));
-        let numbers_of = [&b_fd, &a_fd].map(|fd| fd.as_raw_fd());
-        let activated = Activated::from_fds(vec![(b_fd, None), (a_fd, None)]);
-        let listeners = ["a", "b"].map(|n| spec(n, &format!("unix:{}/{n}.sock", link.display())));
-        let assigned = activated.assign(&listeners).unwrap();
+        let [b_fd, a_fd, c_fd] =
+            ["b", "a", "c"].map(|n| bound(&format!("unix:{}/{n}.sock", real.display())));
+        // `c` declared at a link to the socket file itself (review 969's
+        // list: the last link was not followed, and the listener bound its
+        // own path, finding it taken).
+        let alias = dir.join("c-alias.sock");
+        std::os::unix::fs::symlink(real.join("c.sock"), &alias).unwrap();
+        let numbers_of = [&b_fd, &a_fd, &c_fd].map(|fd| fd.as_raw_fd());
+        let activated = Activated::from_fds(vec![(b_fd, None), (a_fd, None), (c_fd, None)]);
+        let [a, b] = ["a", "b"].map(|n| spec(n, &format!("unix:{}/{n}.sock", link.display())));
+        let c = spec("c", &format!("unix:{}", alias.display()));
+        let assigned = activated.assign(&[a, b, c]).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(
             numbers(&assigned),
-            [Some(numbers_of[1]), Some(numbers_of[0])]
+            [
+                Some(numbers_of[1]),
+                Some(numbers_of[0]),
+                Some(numbers_of[2])
+            ]
         );
         assert!(assigned.elsewhere.is_empty(), "{:?}", assigned.elsewhere);
     }
