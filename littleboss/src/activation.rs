@@ -1200,9 +1200,9 @@ mod tests {
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let [b_fd, a_fd, c_fd] =
             ["b", "a", "c"].map(|n| bound(&format!("unix:{}/{n}.sock", real.display())));
-        // `c` declared at a link to the socket file itself (review 969's
-        // list: the last link was not followed, and the listener bound its
-        // own path, finding it taken).
+        // `c` declared at a link to the socket file itself (session 37's
+        // list: the last link was not followed, and the socket went to `c`
+        // only as one found elsewhere, said so).
         let alias = dir.join("c-alias.sock");
         std::os::unix::fs::symlink(real.join("c.sock"), &alias).unwrap();
         let numbers_of = [&b_fd, &a_fd, &c_fd].map(|fd| fd.as_raw_fd());

@@ -36,6 +36,12 @@ impl Machine {
             "child pid {pid} was killed: it came across an in-place upgrade without its channel"
         ));
         let now = self.now;
+        // Served long enough: its end resets the backoff, as a serving
+        // child's exit does (an earlier crash loop's 30 s is not the wait
+        // should the one started in its place crash).
+        if super::served_healthy(&child, now) {
+            self.state.restart_delay = super::RESTART_FIRST;
+        }
         let Some(up) = self.up() else { return };
         up.serving = None;
         // Not one run out (cleared at the next tick, which the upgrade may

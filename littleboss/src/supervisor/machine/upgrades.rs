@@ -560,6 +560,31 @@ fn a_serving_child_lost_in_the_upgrade_starts_again_counted_as_no_failure() {
 }
 
 #[test]
+fn a_healthy_child_lost_in_the_upgrade_resets_the_restart_delay() {
+    // An early crash loop raised the delay; the child after it served
+    // long, and was lost in an upgrade: should the one started in its
+    // place crash soon, it waits the first delay, not the crash loop's
+    // (review 975).
+    let mut sim = Sim::serving(super::Settings {
+        restart_limit: (100, Duration::from_secs(1)),
+        ..persisting()
+    });
+    for id in 1..=4 {
+        sim.exit(id, ChildExit::Code(1));
+        sim.advance(Duration::from_secs(2));
+        sim.hello_and_ready(id + 1);
+    }
+    assert_eq!(sim.machine.state().restart_delay.as_millis(), 1600);
+    sim.advance(super::HEALTHY);
+    sim.lose(5);
+    assert_eq!(sim.starting_id(), Some(6));
+    sim.hello_and_ready(6);
+    sim.exit(6, ChildExit::Code(1));
+    // Planned from the first delay, and doubled for the next.
+    assert_eq!(sim.machine.state().restart_delay.as_millis(), 200);
+}
+
+#[test]
 fn a_serving_child_lost_in_the_upgrade_is_the_last_exit() {
     // Started again in its place: its end, not an older one, is the
     // cause `status` shows.
