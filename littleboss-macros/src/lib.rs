@@ -42,19 +42,19 @@ use proc_macro::TokenStream;
 /// |---|---|---|
 /// | `name = "svc"` | service name, `[A-Za-z0-9_-]+`, at most 101 bytes (required) | |
 /// | `listener(NAME = "NET:ADDR", ...)` | listeners, each with its flag `-NAME=ADDR`; NAME is letters, digits, `_` and `-` (`admin-http`), not beginning with `-`, not `h`, `help` or `json` (taken by `-h` and `status --json`) nor the mode flag's; NET is `tcp`, `tcp4`, `tcp6`, `udp`, `udp4`, `udp6` or `unix`; an empty ADDR is off by default; several groups add up | none |
-/// | `lameduck = "2s"` | how long a child may drain: a number (`"1.5s"` too) and `ms`, `s`, `m` or `h` | `"2s"` |
+/// | `lameduck = "2s"` | how long a child may drain: a number (`"1.5s"` too) and `ms`, `s`, `m` or `h`, in whole milliseconds (as every duration here: `"1.5ms"` is refused) | `"2s"` |
 /// | `grace = "500ms"` | from draining (listeners stop yielding connections) to `ctx.lameduck()` completing, for connections accepted just before to send their first request; at most half of `lameduck` (more is an error); the default is shortened to half a `lameduck` under 2 s | `"1s"` |
 /// | `persist = true` | restart the child when it exits on its own (a boolean key alone, `persist`, means `true`) | `false` |
-/// | `restart_limit = "5 in 60s"` | with `persist = true`: give up after more than N restarts within the window (a duration, as for `lameduck`, more than zero) | `"5 in 60s"` |
-/// | `fallback = false` | don't roll back to the previous binary when a reloaded child dies within its 5 s probation | `true` |
+/// | `restart_limit = "5 in 60s"` | with `persist = true`: give up after more than N restarts (1 to 4294967295) within the window (a duration, as for `lameduck`, more than zero) | `"5 in 60s"` |
+/// | `fallback = false` | don't roll back to the previous binary when a reloaded child dies within its 5 s probation (this key, `self_upgrade` and `help`, alone, mean `true`, as `persist` does) | `true` |
 /// | `self_upgrade = false` | on a reload to a different binary, keep running the supervisor's own code instead of re-executing itself from the new binary | `true` |
 /// | `flag = "lb"` | name of the mode flag (`-lb=start`): letters, digits, `_` and `-`, not beginning with `-`, not `h`, `help` or `json` | `"littleboss"` |
 /// | `supervisor_init = path::to::init` | `fn()` run once in the supervisor | none |
 /// | `ready = "manual"` | ready on `ctx.ready()` rather than once `main` is under way (an async `main` when it first waits) | `"auto"` |
-/// | `ready_timeout = "30s"` | how long a new child has to become ready, from its hello (which must come within 10 s of the spawn, or within the running supervisor's `ready_timeout` if shorter) | `"30s"` |
+/// | `ready_timeout = "30s"` | more than zero: how long a new child has to become ready, from its hello (which must come within 10 s of the spawn, or within the running supervisor's `ready_timeout` if shorter) | `"30s"` |
 /// | `help = false` | leave `-h`/`--help` to the program (but with `stop` and `status`, which littleboss always answers; `start` and `reload` refuse `--help`, which a child would answer and exit on) | `true` |
 /// | `flavor = "current_thread"` | tokio runtime flavor | `"multi_thread"` |
-/// | `worker_threads = 4` | threads of the multi-thread runtime (1 to 32768) | tokio's |
+/// | `worker_threads = 4` | threads of the multi-thread runtime (1 to 32768; an error with `flavor = "current_thread"`) | tokio's |
 /// | `crate = "lb"` | path to the `littleboss` crate, if renamed or re-exported | `::littleboss` |
 ///
 /// `main` may be `async fn` or `fn`, takes the `littleboss::Context` or

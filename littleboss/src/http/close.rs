@@ -22,7 +22,7 @@ use crate::Context;
 /// program ends its own way. What the response's `Connection` header
 /// named already stays (an `Upgrade` a `426` lists), but `keep-alive`.
 ///
-/// [`serve`](super::serve) and [`serve_service`](super::serve_service)
+/// [`serve`](fn@super::serve) and [`serve_service`](super::serve_service)
 /// do better than this layer: they give each connection a close time of
 /// its own, spread over the first half of the grace, so that keep-alive
 /// clients do not all reconnect to the new child at the same instant (see

@@ -1,6 +1,6 @@
 //! Serving HTTP with the drain done right (the `http` cargo feature).
 //!
-//! [`serve`] runs an axum `Router`, [`serve_service`] any tower service
+//! [`serve()`] runs an axum `Router`, [`serve_service`] any tower service
 //! that cannot fail (`serve` is it, for a `Router`), on hyper-util's auto builder (HTTP/1
 //! and HTTP/2), until lameduck, and both return once the connections
 //! have drained. On top of what the listener
