@@ -232,9 +232,16 @@ impl Status {
             let _ = writeln!(out, "last failure: {}", visible(f));
         }
         // Unless the failure says it already (an exit with an error, a
-        // rollback's).
+        // rollback's): the exit's words whole, not the start of another's
+        // ("code 1" in "code 13", a pid reused).
         let failure = self.last_failure.as_deref().unwrap_or_default();
-        if let Some(exit) = self.last_exit.as_ref().filter(|e| !failure.contains(*e)) {
+        let says = |exit: &str| {
+            (failure.match_indices(exit)).any(|(at, _)| {
+                let after = failure[at + exit.len()..].chars().next();
+                !after.is_some_and(|c| c.is_ascii_alphanumeric())
+            })
+        };
+        if let Some(exit) = self.last_exit.as_ref().filter(|e| !says(e)) {
             let _ = writeln!(out, "last exit:    {}", visible(exit));
         }
         if let Some(c) = &self.child {
@@ -675,6 +682,16 @@ mod tests {
                 .into(),
         );
         assert!(!s.render().contains("last exit"), "{}", s.render());
+        // An older failure of a pid since reused, with a longer code: not
+        // this exit's words (review 977).
+        s.last_failure = Some("child pid 12 exited with code 13".into());
+        s.last_exit = Some("child pid 12 exited with code 1".into());
+        assert!(
+            s.render()
+                .contains("last exit:    child pid 12 exited with code 1\n"),
+            "{}",
+            s.render()
+        );
     }
 
     #[test]
