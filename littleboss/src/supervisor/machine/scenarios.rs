@@ -1593,17 +1593,7 @@ fn restart_waits_level_off_at_the_most_each_within_a_fifth_of_its_delay() {
 
 #[test]
 fn a_reload_of_a_healthy_child_resets_the_delay_too() {
-    let mut sim = Sim::serving(super::Settings {
-        persist: true,
-        restart_limit: (100, Duration::from_secs(1)),
-        ..settings()
-    });
-    for id in 1..=4 {
-        sim.exit(id, ChildExit::Code(1));
-        sim.advance(Duration::from_secs(2));
-        sim.hello_and_ready(id + 1);
-    }
-    assert_eq!(sim.machine.state().restart_delay.as_millis(), 1600);
+    let mut sim = Sim::after_a_crash_loop();
     // Healthy for a long while, then replaced by a reload: the new child
     // dies after its probation but before it is healthy itself.
     sim.advance(super::HEALTHY * 6);

@@ -284,6 +284,24 @@ impl Sim {
         sim
     }
 
+    /// With `persist` and a generous restart limit, after a crash loop:
+    /// children 1 to 4 crashed, each restarted 2 s later, which raised
+    /// the restart delay to 1.6 s; child 5 serves, just ready.
+    pub fn after_a_crash_loop() -> Sim {
+        let mut sim = Sim::serving(Settings {
+            persist: true,
+            restart_limit: (100, Duration::from_secs(1)),
+            ..settings()
+        });
+        for id in 1..=4 {
+            sim.exit(id, ChildExit::Code(1));
+            sim.advance(Duration::from_secs(2));
+            sim.hello_and_ready(id + 1);
+        }
+        assert_eq!(sim.machine.state().restart_delay.as_millis(), 1600);
+        sim
+    }
+
     pub fn handle(&mut self, event: Event) {
         let effects = self.handled(event);
         self.perform(effects);

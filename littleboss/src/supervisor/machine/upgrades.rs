@@ -565,16 +565,7 @@ fn a_healthy_child_lost_in_the_upgrade_resets_the_restart_delay() {
     // long, and was lost in an upgrade: should the one started in its
     // place crash soon, it waits the first delay, not the crash loop's
     // (review 975).
-    let mut sim = Sim::serving(super::Settings {
-        restart_limit: (100, Duration::from_secs(1)),
-        ..persisting()
-    });
-    for id in 1..=4 {
-        sim.exit(id, ChildExit::Code(1));
-        sim.advance(Duration::from_secs(2));
-        sim.hello_and_ready(id + 1);
-    }
-    assert_eq!(sim.machine.state().restart_delay.as_millis(), 1600);
+    let mut sim = Sim::after_a_crash_loop();
     sim.advance(super::HEALTHY);
     sim.lose(5);
     assert_eq!(sim.starting_id(), Some(6));
