@@ -447,7 +447,8 @@ impl Context {
     /// under automatic readiness too, or is a plain `fn main`). During a
     /// reload the old child serves until this is called (or
     /// the ready timeout fails the reload). Calling it again does nothing
-    /// (but try again a send that failed for want of buffers); once
+    /// (but try again a send that failed for want of buffers, the first
+    /// such failure warned of); once
     /// draining has begun, once `main` has returned, and in bypass mode, it
     /// does nothing.
     ///

@@ -231,8 +231,14 @@ fn notify_follows_start_reload_failed_reload_and_stop() {
     assert_eq!(svc.control("stop").status.code(), Some(0));
     // With how long the drain may take, which systemd's stop timer is
     // lengthened to: the child's lameduck (the default, 2 s), and 8 s for
-    // a killed child's exit and the supervisor's own.
-    assert_eq!(manager.next(), "STOPPING=1\nEXTEND_TIMEOUT_USEC=10000000");
+    // a killed child's exit and the supervisor's own (more while an old
+    // child killed at its timeout is still to be reaped, which a loaded
+    // machine may leave).
+    let stopping = manager.next();
+    let usec: u64 = (stopping.strip_prefix("STOPPING=1\nEXTEND_TIMEOUT_USEC="))
+        .and_then(|usec| usec.parse().ok())
+        .unwrap_or_else(|| panic!("{stopping:?}"));
+    assert!((10_000_000..=15_000_000).contains(&usec), "{stopping:?}");
     // The status line said who served, and counted.
     let statuses = manager.statuses.borrow();
     assert!(

@@ -67,8 +67,8 @@ struct Failure {
     /// The request went, and its answer did not come (or came unreadable:
     /// `answered`): it may still take effect, for all this command knows.
     sent: bool,
-    /// A whole answer came back that this build cannot read: the request
-    /// was read.
+    /// An answer came back that this build cannot read (whole, or cut
+    /// short as the supervisor died): the request was read.
     answered: bool,
 }
 
@@ -84,7 +84,7 @@ impl Failure {
     }
 
     /// Its request was read, and answered in a line this build cannot
-    /// read.
+    /// read (or one cut short).
     fn answered_unreadably(self) -> Failure {
         Failure {
             answered: true,
