@@ -710,18 +710,19 @@ pub(crate) fn asks_status_json(flag: &str, argv: &[OsString]) -> bool {
         .take_while(|a| *a != "--")
         .map(|a| a.to_str())
         .collect();
+    // `status` as a CRLF script's last word gives it too (`status\r`),
+    // refused as a mode, as `STATUS` is.
+    let is_status = |v: &str| {
+        v.trim_end_matches(['\r', '\n'])
+            .eq_ignore_ascii_case("status")
+    };
     let status = ours
         .iter()
         .enumerate()
         .any(|(i, arg)| match arg.and_then(split_flag) {
-            Some((name, Some(value))) => name == flag && value.eq_ignore_ascii_case("status"),
+            Some((name, Some(value))) => name == flag && is_status(value),
             Some((name, None)) => {
-                name == flag
-                    && ours
-                        .get(i + 1)
-                        .copied()
-                        .flatten()
-                        .is_some_and(|v| v.eq_ignore_ascii_case("status"))
+                name == flag && ours.get(i + 1).copied().flatten().is_some_and(is_status)
             }
             None => false,
         });
@@ -1387,6 +1388,9 @@ mod tests {
         // A mode in the wrong case, refused, still gets its object.
         assert!(asks(&["p", "-littleboss=STATUS", "--json"]));
         assert!(asks(&["p", "--littleboss", "Status", "-json"]));
+        // A CRLF script's last word (review 968).
+        assert!(asks(&["p", "--json", "-littleboss=status\r"]));
+        assert!(asks(&["p", "--json", "-littleboss", "status\r"]));
         assert!(!asks(&["p", "-littleboss=stop", "--json"]));
         assert!(!asks(&["p", "-littleboss=status", "--", "--json"]));
         // The word after the flag is not UTF-8: `status` after it is not
