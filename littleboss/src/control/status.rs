@@ -262,7 +262,8 @@ impl Status {
         if !self.listeners.is_empty() {
             let _ = writeln!(out, "\nlisteners:");
             for l in &self.listeners {
-                let addr = l.address.as_deref().map_or("off".into(), visible);
+                // On one line: a unix socket's path may hold a newline.
+                let addr = l.address.as_deref().map_or("off".into(), on_one_line);
                 let (name, network) = (visible(&l.name), visible(&l.network));
                 let not = match (l.listening || l.address.is_none(), l.file_removed) {
                     _ if l.lost_in_upgrade => {
@@ -345,6 +346,17 @@ pub(crate) fn visible(text: &str) -> String {
 /// An [`unprintable`] character as bash's `$'...'` writes it: `\x1b` for
 /// an ASCII one; `\u0085` up to U+FFFF (`\x` is a byte to bash, not a
 /// character); `\U000e0041` past it.
+/// `text` with every character a terminal would not show as itself
+/// escaped, line ends and tabs too (`\x0a`): for a value that must stay
+/// on its line, as a listener's address.
+fn on_one_line(text: &str) -> String {
+    let escape = |c: char| match unprintable(c) {
+        true => escaped(c),
+        false => c.to_string(),
+    };
+    text.chars().map(escape).collect()
+}
+
 fn escaped(c: char) -> String {
     match c as u32 {
         ..0x80 => format!(r"\x{:02x}", c as u32),
@@ -485,6 +497,16 @@ mod tests {
              child      pid 11, started 1970-01-01 00:01:00 UTC, reloads 1, failures 0\n\n\
              command line:\n\t/bin/blog -v\n\n\
              listeners:\n\thttp:\ttcp [::]:8080\n\tadmin:\ttcp off\n\tmetrics:\ttcp localhost:9100 (not listening)\n"
+        );
+        // A unix socket's path with a line end in it stays on its line
+        // (review 977).
+        let mut odd = s.clone();
+        odd.listeners[0].address = Some("/run/a\nb.sock".into());
+        assert!(
+            odd.render()
+                .contains("\thttp:\ttcp /run/a\\x0ab.sock\n\tadmin:"),
+            "{}",
+            odd.render()
         );
         // A unix socket let go of for its removed file: a reload binds it
         // again, but not once stopping.
