@@ -837,6 +837,14 @@ mod tests {
         }
     }
 
+    /// `http`'s socket, declared at `declared`, as the service manager
+    /// passed it, bound at `address`.
+    fn passed(declared: &str, address: &str) -> BTreeMap<ListenerKey, Held> {
+        let mut held = held(&[(declared, true)]);
+        held.values_mut().next().unwrap().address = address.to_owned();
+        held
+    }
+
     fn held(keys: &[(&str, bool)]) -> BTreeMap<ListenerKey, Held> {
         keys.iter()
             .map(|(a, activated)| {
@@ -1154,8 +1162,7 @@ mod tests {
 
     #[test]
     fn a_socket_activated_listener_cannot_move_to_a_network_that_cannot_take_its_socket() {
-        let mut held = held(&[(":8080", true)]);
-        held.values_mut().next().unwrap().address = "[::]:8080".to_owned();
+        let held = passed(":8080", "[::]:8080");
         let current = [assigned("http", Network::Tcp, Some(":8080"))];
         let mut narrowed = [assigned("http", Network::Tcp4, Some(":8080"))];
         activated_kept(&held, &current, &mut narrowed, &BTreeSet::new());
@@ -1170,8 +1177,7 @@ mod tests {
     fn a_socket_activated_listener_stays_on_another_network_that_takes_its_socket() {
         // The unit's `0.0.0.0:8080`, which a start hands to a `tcp4`
         // listener too: a reload to one keeps it, binding nothing.
-        let mut held = held(&[(":8080", true)]);
-        held.values_mut().next().unwrap().address = "0.0.0.0:8080".to_owned();
+        let mut held = passed(":8080", "0.0.0.0:8080");
         let current = [assigned("http", Network::Tcp, Some(":8080"))];
         let mut narrowed = [assigned("http", Network::Tcp4, Some(":8080"))];
         activated_kept(&held, &current, &mut narrowed, &BTreeSet::new());
@@ -1219,10 +1225,8 @@ mod tests {
         // systemd's `[::]:9090`: dual-stack, it is the port's IPv4
         // wildcard too; bound IPv6-only, `0.0.0.0:9090` is another socket.
         for (ipv6_only, free) in [(false, false), (true, true)] {
-            let mut held = held(&[(":9090", true)]);
-            let socket = held.values_mut().next().unwrap();
-            socket.address = "[::]:9090".to_owned();
-            socket.ipv6_only = ipv6_only;
+            let mut held = passed(":9090", "[::]:9090");
+            held.values_mut().next().unwrap().ipv6_only = ipv6_only;
             let current = [assigned("http", Network::Tcp, Some(":9090"))];
             let wanted = [
                 assigned("http", Network::Tcp, Some(":9090")),
@@ -1618,8 +1622,7 @@ mod tests {
     #[test]
     fn a_socket_activated_listener_overlaps_only_where_it_really_is() {
         // Declared :8080, handed the unit's 0.0.0.0:9090.
-        let mut held = held(&[(":8080", true)]);
-        held.values_mut().next().unwrap().address = "0.0.0.0:9090".to_owned();
+        let mut held = passed(":8080", "0.0.0.0:9090");
         let current = [assigned("http", Network::Tcp, Some(":8080"))];
         let wanted = |admin: &str| {
             [
@@ -1668,8 +1671,7 @@ mod tests {
 
     #[test]
     fn a_socket_activated_ipv4_wildcard_leaves_ipv6_free() {
-        let mut held = held(&[(":8080", true)]);
-        held.values_mut().next().unwrap().address = "0.0.0.0:9090".to_owned();
+        let mut held = passed(":8080", "0.0.0.0:9090");
         let current = [assigned("http", Network::Tcp, Some(":8080"))];
         let wanted = [
             assigned("http", Network::Tcp, Some(":8080")),
