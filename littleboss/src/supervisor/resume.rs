@@ -342,10 +342,9 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     if state.settings.working_dir_id.is_none() {
         state.settings = state.settings.in_working_folder();
     }
-    // The exec kept stderr, but an older image did not say where it goes.
-    state.settings.stderr = super::output_place::of_this_process();
-    // Nor whether a passed socket is IPv6-only: read from the socket
-    // itself, whatever the state says.
+    // (Where stderr goes `settings_of` read above; gone back, this image's
+    // own state says.) Whether a passed socket is IPv6-only: read from
+    // the socket itself, which an older image did not record.
     for (key, socket) in &serving.sockets {
         if let Some(held) = state.held.get_mut(key).filter(|h| h.activated) {
             held.ipv6_only = crate::socket::ipv6_only_wildcard(socket.fd.as_fd());

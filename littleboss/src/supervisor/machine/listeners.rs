@@ -725,9 +725,8 @@ pub(crate) fn plan(
     // `:8080` itself, the very key the passed socket is held under, it is
     // refused as naming that socket too). An IPv6 wildcard one of `tcp` or
     // `udp` by its port alone (systemd's `[::]:9090` takes IPv4 too, unless
-    // bound IPv6-only), not
-    // an IPv4 one (`0.0.0.0:9090` leaves `[::1]:9090` free); on the other
-    // networks a wildcard is its port alone either way.
+    // bound IPv6-only), not an IPv4 one (`0.0.0.0:9090` leaves `[::1]:9090`
+    // free); on the other networks a wildcard is its port alone either way.
     let where_they_are: Vec<Assigned> = (wanted.iter())
         .map(|w| {
             let kept = |key: &ListenerKey| {

@@ -874,7 +874,7 @@ impl Machine {
         if starting.error.is_none() {
             let message = failed_start(child, &reason);
             starting.error = Some(reason);
-            self.failed(message);
+            self.failed(message, None);
         }
         if kill {
             self.kill(id);
@@ -1011,7 +1011,7 @@ impl Machine {
                 stopping.code = 1;
             }
             match first_failure {
-                true => self.failed(message),
+                true => self.failed(message, None),
                 false => say!(self, "{message}"),
             }
             return;
@@ -1905,7 +1905,7 @@ impl Machine {
                 .zip(child)
                 .map(|(reason, child)| failed_start(child, reason));
             if let Some(message) = &failed {
-                self.failed(message.clone());
+                self.failed(message.clone(), None);
             }
             if let Why::Reload {
                 client: Some(client),
@@ -2317,8 +2317,7 @@ impl Machine {
             // As `start_failed` for a restart (no client, nothing serving),
             // with what comes back said after the failure.
             Some(probation) => {
-                self.failed(message);
-                self.noted(note);
+                self.failed(message, note.as_deref());
                 let failed = self.state.current.target.path.display().to_string();
                 let previous = probation.previous.target.file().display().to_string();
                 let first = match self.up().is_some_and(|up| !up.queued.is_empty()) {
@@ -2350,8 +2349,7 @@ impl Machine {
     /// A child that was to take over did not: count it, say why, and decide
     /// what serves now.
     fn start_failed(&mut self, why: Why, message: String, code: i32, note: Option<String>) {
-        self.failed(message.clone());
-        self.noted(note.clone());
+        self.failed(message.clone(), note.as_deref());
         let serving = self.up().and_then(|up| up.serving);
         if let Why::Reload { client } = why {
             if let Some(client) = client {
@@ -2372,18 +2370,11 @@ impl Machine {
     }
 
     /// A start failed, for `message`: said, counted, and kept for
-    /// `status`.
-    fn failed(&mut self, message: String) {
+    /// `status`, with `note` after it (not said: see `starting_failed`).
+    fn failed(&mut self, message: String, note: Option<&str>) {
         self.state.failures += 1;
         say!(self, "{message}");
-        self.state.last_failure = Some(message);
-    }
-
-    /// Adds `note` to the failure just counted, for `status` (not the log).
-    fn noted(&mut self, note: Option<String>) {
-        if let (Some(failure), Some(note)) = (self.state.last_failure.as_mut(), note) {
-            failure.push_str(&note);
-        }
+        self.state.last_failure = Some(message + note.unwrap_or_default());
     }
 
     /// Nothing serves or starts: bring back a rolled-back binary, restart
