@@ -52,6 +52,10 @@ pub(crate) fn numbers_ours_now() -> Result<(), &'static str> {
     }
 }
 
+/// What the kernel puts after a `/proc` link's path (`/proc/PID/exe`,
+/// `/proc/PID/fd/N`) once its file was removed.
+pub(crate) const DELETED: &str = " (deleted)";
+
 /// A process's executable as `/proc/PID/exe` names it (or
 /// `std::env::current_exe`, which reads `/proc/self/exe`), unless the
 /// file was removed since it started: the link then reads `PATH
@@ -61,7 +65,10 @@ pub(crate) fn numbers_ours_now() -> Result<(), &'static str> {
 /// let binary = proc_pid::still_named(std::env::current_exe()?);
 /// ```
 pub(crate) fn still_named(exe: std::path::PathBuf) -> Option<std::path::PathBuf> {
-    let deleted = exe.as_os_str().as_encoded_bytes().ends_with(b" (deleted)");
+    let deleted = exe
+        .as_os_str()
+        .as_encoded_bytes()
+        .ends_with(DELETED.as_bytes());
     (!deleted).then_some(exe)
 }
 

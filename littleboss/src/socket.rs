@@ -188,9 +188,17 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
 /// Whether `fd` is an IPv6 wildcard socket (`[::]`) that takes no IPv4
 /// client (`IPV6_V6ONLY` set).
 pub(crate) fn ipv6_only_wildcard(fd: BorrowedFd<'_>) -> bool {
-    let wildcard = socket::getsockname::<SockaddrStorage>(fd.as_raw_fd())
-        .is_ok_and(|a| a.as_sockaddr_in6().is_some_and(|a| a.ip().is_unspecified()));
-    wildcard && socket::getsockopt(&fd, sockopt::Ipv6V6Only).unwrap_or(false)
+    ipv6_wildcard_only(fd) == Some(true)
+}
+
+/// For an IPv6 wildcard socket (`[::]`), whether it takes no IPv4 client
+/// (`IPV6_V6ONLY`); `None` for any other socket.
+fn ipv6_wildcard_only(fd: BorrowedFd<'_>) -> Option<bool> {
+    let address = socket::getsockname::<SockaddrStorage>(fd.as_raw_fd()).ok()?;
+    address
+        .as_sockaddr_in6()
+        .filter(|a| a.ip().is_unspecified())?;
+    socket::getsockopt(&fd, sockopt::Ipv6V6Only).ok()
 }
 
 /// [`check_fd`], and where `passed`, [`check_passed`]'s dual-stack rule.
@@ -214,10 +222,7 @@ fn check(fd: &OwnedFd, network: Network, passed: bool) -> Result<(), NotFit> {
         Network::Unix => (SockType::Stream, &[AddressFamily::Unix]),
     };
     // An IPv6 wildcard socket that takes IPv4 clients too.
-    let dual_stack = || {
-        (address.as_sockaddr_in6()).is_some_and(|a| a.ip().is_unspecified())
-            && socket::getsockopt(fd, sockopt::Ipv6V6Only).is_ok_and(|only| !only)
-    };
+    let dual_stack = || ipv6_wildcard_only(fd.as_fd()) == Some(false);
     if ty != want_ty || !family.is_some_and(|f| families.contains(&f)) {
         return Err(NotFit::WrongKind {
             fd: raw,

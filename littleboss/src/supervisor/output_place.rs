@@ -49,7 +49,7 @@ pub(crate) fn describe(target: &str, kind: Kind, journal: bool) -> Option<String
     }
     let path = target.starts_with('/').then_some(target);
     Some(match (kind, path) {
-        (Kind::File, Some(path)) => match path.strip_suffix(" (deleted)") {
+        (Kind::File, Some(path)) => match path.strip_suffix(crate::proc_pid::DELETED) {
             Some(was) => format!("a deleted file, once {was}"),
             None => path.to_owned(),
         },
