@@ -1800,8 +1800,16 @@ impl Machine {
     /// reload to one with a longer lameduck would be killed mid-drain.
     /// `None` with no child.
     fn stop_extension(&self) -> Option<Duration> {
-        let bound = Duration::from_millis(self.stop_bound_ms()?);
-        Some(bound.saturating_add(KILLED_EXIT_WAIT + STOP_EXIT_SLACK))
+        let left = |child: &Child| match child.kill_at {
+            // Its wait for the kill's death is counted in `reap_by` already.
+            _ if child.killed => {
+                (child.reap_by).map_or(Duration::ZERO, |at| at.saturating_sub(self.now))
+            }
+            Some(at) => at.saturating_sub(self.now) + KILLED_EXIT_WAIT,
+            None => child.lameduck_timeout + KILLED_EXIT_WAIT,
+        };
+        let bound = self.state.children.values().map(left).max()?;
+        Some(bound.saturating_add(STOP_EXIT_SLACK))
     }
 
     fn begin_stop(&mut self, client: Option<ClientId>) {

@@ -3298,6 +3298,33 @@ fn a_stop_tells_the_service_manager_how_long_its_drains_may_take() {
 }
 
 #[test]
+fn a_stop_with_only_a_killed_child_asks_for_its_exit_wait_once() {
+    // The old child outlived its lameduck and was killed; the new one
+    // crashes (no rollback, no persist), so the supervisor stops with the
+    // killed child its last. Its wait for the kill's death is counted
+    // once: what is left of it, and the supervisor's slack.
+    let mut sim = Sim::serving(super::Settings {
+        fallback: false,
+        ..settings()
+    });
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.advance(LAMEDUCK);
+    assert!(sim.process(1).killed, "{:?}", sim.logs());
+    sim.advance(Duration::from_secs(1));
+    sim.effects.clear();
+    sim.exit(2, ChildExit::Code(1));
+    let told: Vec<_> = (sim.effects.iter())
+        .filter_map(|e| match e {
+            super::Effect::Notify(super::Notice::Stopping { within }) => Some(*within),
+            _ => None,
+        })
+        .collect();
+    let left = super::KILLED_EXIT_WAIT - Duration::from_secs(1);
+    assert_eq!(told, [Some(left + super::STOP_EXIT_SLACK)]);
+}
+
+#[test]
 fn an_orphan_may_refuse_connections_unless_a_listener_is_the_service_managers() {
     let mut sim = Sim::serving(settings());
     assert!(sim.process(1).refuses_when_orphaned);
