@@ -767,10 +767,13 @@ fn send_now(stream: &UnixStream, bytes: &[u8]) -> usize {
 /// in an orderly way: whatever it sent is drained (briefly), so the close
 /// is not a reset that could swallow the answer.
 async fn refuse(mut stream: UnixStream, unsent: Option<Vec<u8>>) {
-    if let Some(answer) = unsent
-        && stream.writable().await.is_ok()
-    {
-        let _ = super::connection::send(&stream, &answer);
+    if let Some(answer) = unsent {
+        // Bounded as the drain below: a peer that reads nothing must not
+        // hold its refusal slot for good.
+        let writable = tokio::time::timeout(Duration::from_secs(1), stream.writable());
+        if let Ok(Ok(())) = writable.await {
+            let _ = super::connection::send(&stream, &answer);
+        }
     }
     let _ = stream.shutdown().await;
     // Enough for any request a refused peer had time to send; not the
