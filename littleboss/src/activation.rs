@@ -70,6 +70,10 @@ pub(crate) struct Assigned {
     /// The passed fds no listener took, each with why, for a warning
     /// (``fd 5 named `metrics` matches no listener``). They are closed.
     pub unmatched: Vec<String>,
+    /// The passed fds no listener took that are not sockets (a file or a
+    /// pipe, as systemd's `OpenFile=` passes), each named as in
+    /// `unmatched`: closed too, with other advice.
+    pub not_sockets: Vec<String>,
     /// Unnamed fds given to a listener by position though bound elsewhere
     /// than it declares, for a note: the service manager's unit decides.
     pub elsewhere: Vec<String>,
@@ -497,8 +501,12 @@ impl Activated {
             slots[listener] = *slot;
         }
         mapping.slots = slots;
-        let unmatched = mapping
-            .unmatched
+        // A file passed beside the sockets is none of theirs, whatever
+        // its name: no listener can take it.
+        let (others, unmatched): (Vec<usize>, Vec<usize>) = (mapping.unmatched.iter())
+            .partition(|&&i| !crate::socket::is_socket(&self.passed[i].fd));
+        let not_sockets = others.iter().map(|&i| self.passed[i].describe()).collect();
+        let unmatched = unmatched
             .iter()
             .map(|&i| {
                 let fd = self.passed[i].describe();
@@ -542,6 +550,7 @@ impl Activated {
         Ok(Assigned {
             fds,
             unmatched,
+            not_sockets,
             elsewhere,
         })
     }
@@ -1539,6 +1548,20 @@ mod tests {
             assigned.unmatched,
             [format!("fd {extra_no} named `stats` matches no listener")]
         );
+    }
+
+    #[test]
+    fn a_passed_file_is_not_told_to_be_a_socket_of_the_unit() {
+        // systemd's `OpenFile=` passes a file named by its base name
+        // beside the sockets: left over, and said to be no socket.
+        let tcp = bound("tcp4:127.0.0.1:0");
+        let file: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+        let (tcp_no, file_no) = (tcp.as_raw_fd(), file.as_raw_fd());
+        let activated = Activated::from_fds(vec![(file, Some("key")), (tcp, None)]);
+        let assigned = (activated.assign(&[spec("https", "tcp::443")])).unwrap();
+        assert_eq!(numbers(&assigned), [Some(tcp_no)]);
+        assert!(assigned.unmatched.is_empty(), "{:?}", assigned.unmatched);
+        assert_eq!(assigned.not_sockets, [format!("fd {file_no} named `key`")]);
     }
 
     #[test]

@@ -214,6 +214,11 @@ pub(crate) fn bind_all(
                     "socket activation: {why}; closing it (the service manager keeps it listening: clients connecting there wait unanswered; remove it from the socket unit)"
                 );
             }
+            for fd in &assigned.not_sockets {
+                log!(
+                    "socket activation: {fd} is not a socket (a file or a pipe, as `OpenFile=` passes); closing it: littleboss takes only sockets from the service manager, so the program opens such a file itself"
+                );
+            }
             for note in &assigned.elsewhere {
                 log!("socket activation: {note}");
             }

@@ -28,6 +28,13 @@ pub(crate) fn local_address(fd: &OwnedFd, kind: Kind) -> io::Result<String> {
     })
 }
 
+/// Whether `fd` is a socket (one `fstat` that fails says not).
+pub(crate) fn is_socket(fd: &impl std::os::fd::AsFd) -> bool {
+    use nix::sys::stat::{SFlag, fstat};
+    fstat(fd)
+        .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFSOCK)
+}
+
 /// Whether `path` names a socket file (not following a symlink).
 pub(crate) fn is_socket_file(path: &std::path::Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
