@@ -396,8 +396,12 @@ fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
     with_channel(&mut cmd, &theirs, std::process::id());
     svc.spawn(cmd);
     drop(theirs);
+    // A child that never says hello fails the test, not hangs the run.
+    let deadline = nix::sys::time::TimeVal::new(tests::DEADLINE.as_secs() as i64, 0);
+    nix::sys::socket::setsockopt(&ours, nix::sys::socket::sockopt::ReceiveTimeout, &deadline)
+        .unwrap();
     let mut hello = [0u8; 4096];
-    let n = recv(ours.as_raw_fd(), &mut hello, MsgFlags::empty()).unwrap();
+    let n = recv(ours.as_raw_fd(), &mut hello, MsgFlags::empty()).expect("the child's hello");
     assert!(
         std::str::from_utf8(&hello[..n])
             .unwrap()
