@@ -67,7 +67,12 @@ fn identity(fd: RawFd) -> Option<(u64, u64)> {
 /// held binary the exec may run through `/proc/self/fd/N`, as
 /// [`super::reexec::open_binary`] opens it): those close at the exec.
 /// Async-signal-safe: `fstat`, `fcntl` and `close` only.
-pub(super) fn close_shared(listed: &[Listed]) {
+///
+/// # Safety
+///
+/// Only in a child forked to exec, which uses none of these descriptors:
+/// elsewhere it would close what `OwnedFd`s of this process still own.
+pub(super) unsafe fn close_shared(listed: &[Listed]) {
     use nix::libc;
     for &Listed { fd, dev, ino } in listed {
         let Some((now_dev, now_ino, kind)) = stat(fd) else {
@@ -81,7 +86,8 @@ pub(super) fn close_shared(listed: &[Listed]) {
         let file = kind == libc::S_IFREG && flags != -1 && flags & libc::O_PATH == 0;
         if kind == libc::S_IFSOCK || kind == libc::S_IFDIR || file {
             // SAFETY: this process's own copy, in a child about to exec
-            // that uses no such descriptor; the parent's stays open.
+            // that uses no such descriptor (the caller's promise); the
+            // parent's stays open.
             unsafe { libc::close(fd) };
         }
     }
@@ -170,7 +176,9 @@ mod tests {
         drop(file);
         let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
         if socket.as_raw_fd() == fd {
-            super::close_shared(&listed);
+            // SAFETY: the socket's number is not among those listed: left
+            // open, as the assertion checks (nothing closed here).
+            unsafe { super::close_shared(&listed) };
             assert!(is_open(fd), "closed a socket that took a listed number");
         } else {
             eprintln!("not checked: another thread took the number");
@@ -178,7 +186,9 @@ mod tests {
         // What was listed, still open, is closed.
         let file = open_file();
         let fd = file.as_raw_fd();
-        super::close_shared(&listed_as(fd));
+        // SAFETY: `file` owns what is closed, and is forgotten below
+        // rather than closed again.
+        unsafe { super::close_shared(&listed_as(fd)) };
         assert!(!is_open(fd), "left open what it listed");
         // Closed already: not closed again.
         std::mem::forget(file);

@@ -757,6 +757,8 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             }
             // But the supervisor's sockets, files and folders are closed
             // now: an exec that hangs must not hold them (`shared_fds`).
+            // (In the forked child, before its exec: it uses none of them,
+            // and the parent's stay open; `close_shared`'s promise.)
             super::shared_fds::close_shared(&shared);
             if let Some(gate) = &gate {
                 hold_at_the_gate(gate);
