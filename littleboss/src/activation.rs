@@ -67,7 +67,7 @@ pub(crate) struct Assigned {
     /// One slot per declared listener, in declaration order: the socket
     /// passed for it, if any.
     pub fds: Vec<Option<OwnedFd>>,
-    /// The passed fds no listener took, each with why, for a warning
+    /// The passed sockets no listener took, each with why, for a warning
     /// (``fd 5 named `metrics` matches no listener``). They are closed.
     pub unmatched: Vec<String>,
     /// The passed fds no listener took that are not sockets (a file or a
@@ -435,7 +435,8 @@ impl Activated {
     /// and any of another type or family left to a listener still empty,
     /// whose check then fails saying what it is (unless a listener that
     /// is off could take it, likelier its). A listener that is off takes
-    /// none. The rest are [`Assigned::unmatched`].
+    /// none. The rest are [`Assigned::unmatched`], or
+    /// [`Assigned::not_sockets`] for those that are no socket.
     pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, ActivationError> {
         let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
         let names = accepted_unnamed(&names, listeners.iter().any(|l| l.name == ACCEPTED));
@@ -501,8 +502,9 @@ impl Activated {
             slots[listener] = *slot;
         }
         mapping.slots = slots;
-        // A file passed beside the sockets is none of theirs, whatever
-        // its name: no listener can take it.
+        // A file or pipe passed beside the sockets that no listener took
+        // (one named for a listener, or left to one still empty, fails
+        // that listener's check above): said to be no socket.
         let (others, unmatched): (Vec<usize>, Vec<usize>) = (mapping.unmatched.iter())
             .partition(|&&i| !crate::socket::is_socket(&self.passed[i].fd));
         let not_sockets = others.iter().map(|&i| self.passed[i].describe()).collect();

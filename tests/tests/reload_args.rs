@@ -183,6 +183,7 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     svc.ready();
     let old_pid: i32 = svc.printed("pid");
     let in_flight = TcpStream::connect(old).unwrap();
+    (in_flight.set_read_timeout(Some(tests::DEADLINE))).unwrap();
     // Answered on a later connection: the kernel hands connections over in
     // order, so the old child has accepted the first.
     assert!(read_greeting(old).unwrap().starts_with("v1 "));
@@ -512,12 +513,7 @@ fn a_relative_unix_socket_is_bound_where_the_reload_is_run_from_or_refused() {
         .args(["-littleboss=start", "-sock=a.sock"]);
     svc.spawn(cmd);
     svc.ready();
-    let greet = |path: &std::path::Path| {
-        let mut reply = String::new();
-        let mut conn = std::os::unix::net::UnixStream::connect(path).ok()?;
-        std::io::Read::read_to_string(&mut conn, &mut reply).ok()?;
-        Some(reply)
-    };
+    let greet = |path: &std::path::Path| tests::read_unix_greeting(path).ok();
     let first = greet(&home.join("a.sock")).expect("served in the start's folder");
     let reload_in = |dir: &std::path::Path, args: &[&str]| {
         svc.command(bin)

@@ -397,7 +397,8 @@ fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
     svc.spawn(cmd);
     drop(theirs);
     // A child that never says hello fails the test, not hangs the run.
-    let deadline = nix::sys::time::TimeVal::new(tests::DEADLINE.as_secs() as i64, 0);
+    use nix::sys::time::TimeValLike;
+    let deadline = nix::sys::time::TimeVal::seconds(tests::DEADLINE.as_secs() as i64);
     nix::sys::socket::setsockopt(&ours, nix::sys::socket::sockopt::ReceiveTimeout, &deadline)
         .unwrap();
     let mut hello = [0u8; 4096];

@@ -767,13 +767,13 @@ fn send_now(stream: &UnixStream, bytes: &[u8]) -> usize {
 /// in an orderly way: whatever it sent is drained (briefly), so the close
 /// is not a reset that could swallow the answer.
 async fn refuse(mut stream: UnixStream, unsent: Option<Vec<u8>>) {
-    if let Some(answer) = unsent {
-        // Bounded as the drain below: a peer that reads nothing must not
-        // hold its refusal slot for good.
-        let writable = tokio::time::timeout(Duration::from_secs(1), stream.writable());
-        if let Ok(Ok(())) = writable.await {
-            let _ = super::connection::send(&stream, &answer);
-        }
+    // A second in all, the rest of the answer and the drain: a peer that
+    // reads nothing must not hold its refusal slot for good.
+    let by = tokio::time::Instant::now() + Duration::from_secs(1);
+    if let Some(answer) = unsent
+        && let Ok(Ok(())) = tokio::time::timeout_at(by, stream.writable()).await
+    {
+        let _ = super::connection::send(&stream, &answer);
     }
     let _ = stream.shutdown().await;
     // Enough for any request a refused peer had time to send; not the
@@ -782,7 +782,7 @@ async fn refuse(mut stream: UnixStream, unsent: Option<Vec<u8>>) {
     let mut unread = (&mut stream).take(DRAINED);
     let mut sink = tokio::io::sink();
     let drain = tokio::io::copy(&mut unread, &mut sink);
-    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+    let _ = tokio::time::timeout_at(by, drain).await;
 }
 
 /// The mode of the folder of `lock`, when `error`, from opening it, is

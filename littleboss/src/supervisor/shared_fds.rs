@@ -176,8 +176,9 @@ mod tests {
         drop(file);
         let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
         if socket.as_raw_fd() == fd {
-            // SAFETY: the socket's number is not among those listed: left
-            // open, as the assertion checks (nothing closed here).
+            // SAFETY: the listed number names another file now (the
+            // socket: another device and inode), which `close_shared`
+            // leaves open, as asserted: nothing is closed here.
             unsafe { super::close_shared(&listed) };
             assert!(is_open(fd), "closed a socket that took a listed number");
         } else {
