@@ -103,7 +103,7 @@ pub(crate) fn unprintable(c: char) -> bool {
 pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
     let mut text = line.to_string();
     text.push('\n');
-    if HERE_ONLY.load(Ordering::Relaxed) {
+    if writes_here() {
         use std::os::fd::AsFd;
         let deadline = Instant::now() + EXIT_PATIENCE;
         write_until(std::io::stderr().as_fd(), &[text], deadline, &STDERR_CUT);
@@ -127,6 +127,23 @@ static HERE_ONLY: AtomicBool = AtomicBool::new(false);
 /// any lock another thread held at the fork held for good.
 pub(crate) fn here_only() {
     HERE_ONLY.store(true, Ordering::Relaxed);
+}
+
+/// The process that made [`QUEUE`], whose thread writes it.
+static QUEUED_IN: AtomicI32 = AtomicI32::new(0);
+
+/// Whether this process is a copy forked from the one that queues its
+/// lines: the writer thread stayed there, and what is queued is that
+/// process's to write.
+fn a_forked_copy() -> bool {
+    QUEUE.get().is_some() && QUEUED_IN.load(Ordering::SeqCst) != nix::unistd::getpid().as_raw()
+}
+
+/// Whether a line is written on the calling thread: [`here_only`] said
+/// so, or this is a forked copy that has not said so yet (a panic in it
+/// before it knows it is one).
+fn writes_here() -> bool {
+    HERE_ONLY.load(Ordering::Relaxed) || a_forked_copy()
 }
 
 /// Whether all of `bytes` were written. Holds std's stderr lock while it
@@ -292,6 +309,7 @@ fn room_by(fd: std::os::fd::BorrowedFd<'_>, deadline: Instant) -> std::io::Resul
 /// From now on in this process, lines are queued and written by a thread
 /// of their own: for the supervisor's loop, which must not block.
 pub(crate) fn off_the_loop() {
+    QUEUED_IN.store(nix::unistd::getpid().as_raw(), Ordering::SeqCst);
     let _ = QUEUE.set(Queue::default());
 }
 
@@ -320,6 +338,12 @@ pub(crate) fn off_the_loop_with_panics() {
             }
         }
         said.push('\n');
+        if writes_here() {
+            use std::os::fd::AsFd;
+            let deadline = Instant::now() + EXIT_PATIENCE;
+            write_until(std::io::stderr().as_fd(), &[said], deadline, &STDERR_CUT);
+            return;
+        }
         match queue.push_panic(said, start_writer) {
             Some(true) => queue.wait_written(EXIT_PATIENCE),
             Some(false) => {
@@ -340,7 +364,7 @@ pub(crate) const EXEC_PATIENCE: Duration = Duration::from_millis(100);
 /// Waits, up to `patience`, for the queued lines to be written: before the
 /// process exits or re-executes itself, which would lose them.
 pub(crate) fn flush(patience: Duration) {
-    if let Some(queue) = QUEUE.get() {
+    if let Some(queue) = QUEUE.get().filter(|_| !a_forked_copy()) {
         queue.flush(patience);
     }
 }
@@ -352,15 +376,13 @@ pub(crate) fn flush(patience: Duration) {
 /// Not in a copy the program forked, whose queue has no writer. Called
 /// once, before `supervisor_init`.
 pub(crate) fn flush_at_exit() {
-    static OURS: AtomicI32 = AtomicI32::new(0);
     extern "C" fn at_exit() {
-        // Flushed already on the way out: not waited for twice.
-        let ours = OURS.load(Ordering::SeqCst) == nix::unistd::getpid().as_raw();
-        if ours && !FLUSHED_FOR_EXIT.load(Ordering::SeqCst) {
+        // Flushed already on the way out: not waited for twice (and not
+        // at all in a forked copy: `flush` knows).
+        if !FLUSHED_FOR_EXIT.load(Ordering::SeqCst) {
             flush(EXIT_PATIENCE);
         }
     }
-    OURS.store(nix::unistd::getpid().as_raw(), Ordering::SeqCst);
     // SAFETY: registers a function with no arguments, for the C library
     // to call at `exit`; nothing is freed or borrowed.
     unsafe { nix::libc::atexit(at_exit) };

@@ -1418,6 +1418,21 @@ fn a_supervisor_init_that_panics_fails_the_start_leaving_no_files() {
 }
 
 #[test]
+fn a_panic_in_a_copy_supervisor_init_forked_says_why() {
+    // The copy panics as the parent exits: the panic's words are the
+    // copy's to write, its log's writer thread left behind in the parent
+    // (a daemonizing `expect` that failed after the fork, say).
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_init_forks"));
+    svc.start_with_env(&[], &[("INIT_FORKS_COPY_PANICS", &"1")]);
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    let copy: i32 = svc.printed("forked pid");
+    tests::wait_dead("the copy to exit", copy);
+    svc.output.wait_for("the copy's own trouble");
+    let left = svc.left_in_control_dir();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn a_supervisor_init_that_forks_and_goes_on_in_the_copy_is_refused() {
     // A daemon's fork in `supervisor_init`: the parent exits 0, and the
     // copy, without the supervisor's threads, ran on as one, its log

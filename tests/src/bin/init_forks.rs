@@ -6,7 +6,9 @@
 //! fork that fell through): the copy exits 1, leaving the files to the
 //! supervisor, which serves; with `INIT_FORKS_TWICE` too, the copy forks
 //! again and both return (a double fork that falls through): the
-//! grandchild, whose parent is not the supervisor, leaves them too.
+//! grandchild, whose parent is not the supervisor, leaves them too. With
+//! `INIT_FORKS_COPY_PANICS` set, the copy panics: its message must reach
+//! stderr, though the log's writer thread stayed in the parent.
 
 fn init() {
     // SAFETY: the copy goes on with this thread alone, and only returns
@@ -19,6 +21,9 @@ fn init() {
             }
         }
         nix::unistd::ForkResult::Child => {
+            if std::env::var_os("INIT_FORKS_COPY_PANICS").is_some() {
+                panic!("the copy's own trouble");
+            }
             if std::env::var_os("INIT_FORKS_TWICE").is_some() {
                 // SAFETY: as above, one thread on either side.
                 let forked = unsafe { nix::unistd::fork() }.expect("fork");
