@@ -113,7 +113,6 @@ use crate::lameduck::Phase;
 /// let _ = tokio::time::timeout(ctx.drain_budget(), all_done).await;
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct TcpListener {
     inner: tokio::net::TcpListener,
     phase: watch::Receiver<Phase>,
@@ -122,6 +121,19 @@ pub struct TcpListener {
     /// Keeps what a refusal takes off the socket's queue for this handle
     /// (and its siblings) to yield: none is kept once all are dropped.
     _hold: Option<Hold>,
+}
+
+/// The socket and whether it drains: not the process's record of every
+/// connection accepted and waiting, which it shares with the other
+/// listeners (a `#[tracing::instrument]` function taking it would log
+/// all of it).
+impl std::fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("inner", &self.inner)
+            .field("draining", &self.is_draining())
+            .finish_non_exhaustive()
+    }
 }
 
 impl TcpListener {
@@ -611,6 +623,22 @@ mod tests {
         assert!(waited.is_err());
         // At 0 s, 1 s and 2 s: a second apart, not spun.
         assert_eq!(tries.get(), 3);
+    }
+
+    #[tokio::test]
+    async fn debug_shows_the_socket_and_the_phase_not_the_connections_recorded() {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        let listener = TcpListener::new(inner, rx, Default::default());
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let _served = listener.accept().await.unwrap();
+        phase.send_replace(Phase::Draining(std::time::Instant::now()));
+        let shown = format!("{listener:?}");
+        assert!(shown.starts_with("TcpListener { inner: "), "{shown}");
+        assert!(shown.contains(&addr.to_string()), "{shown}");
+        assert!(shown.contains("draining: true"), "{shown}");
+        assert!(!shown.contains("accepted"), "{shown}");
     }
 
     #[tokio::test]

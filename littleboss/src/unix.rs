@@ -54,7 +54,6 @@ use crate::lameduck::Phase;
 /// let _ = tokio::time::timeout(ctx.drain_budget(), all_done).await;
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct UnixListener {
     inner: tokio::net::UnixListener,
     phase: watch::Receiver<Phase>,
@@ -63,6 +62,19 @@ pub struct UnixListener {
     /// Keeps what a refusal takes off the socket's queue for this handle
     /// (and its siblings) to yield: none is kept once all are dropped.
     _hold: Option<Hold>,
+}
+
+/// The socket and whether it drains: not the process's record of every
+/// connection accepted and waiting, which it shares with the other
+/// listeners (a `#[tracing::instrument]` function taking it would log
+/// all of it).
+impl std::fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnixListener")
+            .field("inner", &self.inner)
+            .field("draining", &self.is_draining())
+            .finish_non_exhaustive()
+    }
 }
 
 impl UnixListener {
