@@ -383,7 +383,7 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     let ours = std::process::id() as i32;
     let Some(names) = parse(vars, ours)? else {
         if let Some(note) = meant_for_another(vars, ours) {
-            crate::log::log!("note: {note}");
+            crate::report::note(log::Level::Warn, format_args!("note: {note}"));
         }
         return Ok(None);
     };

@@ -207,20 +207,28 @@ pub(crate) fn bind_all(
     let mut passed = match activated {
         Some(activated) => {
             let assigned = activated.assign(specs).map_err(ListenError::Activation)?;
+            use crate::report::note;
+            use log::Level::{Info, Warn};
             for why in &assigned.unmatched {
                 // The manager keeps its own copy listening: connections
                 // there queue unanswered, which the log must say.
-                log!(
-                    "socket activation: {why}; closing it (the service manager keeps it listening: clients connecting there wait unanswered; remove it from the socket unit)"
+                note(
+                    Warn,
+                    format_args!(
+                        "socket activation: {why}; closing it (the service manager keeps it listening: clients connecting there wait unanswered; remove it from the socket unit)"
+                    ),
                 );
             }
             for fd in &assigned.not_sockets {
-                log!(
-                    "socket activation: {fd} is not a socket (a file or a pipe, as `OpenFile=` passes); closing it: littleboss takes only sockets from the service manager, so the program opens such a file itself"
+                note(
+                    Warn,
+                    format_args!(
+                        "socket activation: {fd} is not a socket (a file or a pipe, as `OpenFile=` passes); closing it: littleboss takes only sockets from the service manager, so the program opens such a file itself"
+                    ),
                 );
             }
-            for note in &assigned.elsewhere {
-                log!("socket activation: {note}");
+            for elsewhere in &assigned.elsewhere {
+                note(Info, format_args!("socket activation: {elsewhere}"));
             }
             assigned.fds
         }

@@ -129,6 +129,12 @@ pub(crate) fn here_only() {
     HERE_ONLY.store(true, Ordering::Relaxed);
 }
 
+/// Whether this process is a supervisor (it queues its lines): not the
+/// program's process, bypass mode's or a child's.
+pub(crate) fn supervising() -> bool {
+    QUEUE.get().is_some()
+}
+
 /// The process that made [`QUEUE`], whose thread writes it.
 static QUEUED_IN: AtomicI32 = AtomicI32::new(0);
 

@@ -77,6 +77,18 @@ pub(crate) fn say(level: log::Level, args: fmt::Arguments<'_>) {
     say_as(level, logger_takes(level), args);
 }
 
+/// Says `args` from code both the supervisor and the program's process
+/// run (binding the listeners, adopting a service manager's sockets): as
+/// the supervisor's own line on its stderr there, as [`say`] at `level`
+/// in the program's (bypass mode), whose logger, set before `run`, takes
+/// it.
+pub(crate) fn note(level: log::Level, args: fmt::Arguments<'_>) {
+    match crate::log::supervising() {
+        true => crate::log::write_line(format_args!("littleboss: {args}")),
+        false => say(level, args),
+    }
+}
+
 /// [`say`], whether the program's logger takes it (`to_logger`) decided.
 fn say_as(level: log::Level, to_logger: bool, args: fmt::Arguments<'_>) {
     if to_logger {

@@ -884,6 +884,24 @@ fn a_supervisor_that_exits_with_an_exec_hung_leaves_the_managers_socket_listenin
     drop(listener);
 }
 
+#[test]
+fn a_socket_left_over_in_bypass_mode_is_said_through_the_programs_logger() {
+    // Run directly under socket activation, with its logger set before
+    // `run`: the note that a passed socket matches no listener is the
+    // program's line, its logger's, not one around it on stderr.
+    let bin = env!("CARGO_BIN_EXE_early_logger");
+    let stray = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut svc = Service::new(bin);
+    activated(&mut svc, bin, &stray, Some("stray"), &[]);
+    drop(stray);
+    let said = "LOG WARN littleboss: socket activation: fd 3 named `stray` matches no listener; closing it";
+    svc.output.wait_for(said);
+    svc.output.wait_for("serving addr=");
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    let out = svc.output.text();
+    assert_eq!(out.matches("matches no listener").count(), 1, "{out}");
+}
+
 fn activated_echo(mode: &str, name: Option<&str>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
