@@ -1778,17 +1778,25 @@ impl Machine {
 
     /// How long, at most, until every child is gone once a stop has told
     /// them all to wind down: a child told already is killed at its
-    /// `kill_at`, one told now a lameduck timeout from now.
-    fn stop_bound_ms(&self) -> Option<u64> {
+    /// `kill_at`, one told now a lameduck timeout from now; `after_kill`
+    /// added for the wait for such a kill's death (a child killed already
+    /// counts what is left of its own).
+    fn stop_bound(&self, after_kill: Duration) -> Option<Duration> {
         let left = |child: &Child| match child.kill_at {
             // Its death of the kill, or its being given up on.
             _ if child.killed => {
                 (child.reap_by).map_or(Duration::ZERO, |at| at.saturating_sub(self.now))
             }
-            Some(at) => at.saturating_sub(self.now),
-            None => child.lameduck_timeout,
+            Some(at) => at.saturating_sub(self.now) + after_kill,
+            None => child.lameduck_timeout + after_kill,
         };
-        let bound = self.state.children.values().map(left).max()?;
+        self.state.children.values().map(left).max()
+    }
+
+    /// [`Machine::stop_bound`] until the kills, in milliseconds: what a
+    /// `stop` is answered.
+    fn stop_bound_ms(&self) -> Option<u64> {
+        let bound = self.stop_bound(Duration::ZERO)?;
         Some(u64::try_from(bound.as_millis()).unwrap_or(u64::MAX))
     }
 
@@ -1800,15 +1808,7 @@ impl Machine {
     /// reload to one with a longer lameduck would be killed mid-drain.
     /// `None` with no child.
     fn stop_extension(&self) -> Option<Duration> {
-        let left = |child: &Child| match child.kill_at {
-            // Its wait for the kill's death is counted in `reap_by` already.
-            _ if child.killed => {
-                (child.reap_by).map_or(Duration::ZERO, |at| at.saturating_sub(self.now))
-            }
-            Some(at) => at.saturating_sub(self.now) + KILLED_EXIT_WAIT,
-            None => child.lameduck_timeout + KILLED_EXIT_WAIT,
-        };
-        let bound = self.state.children.values().map(left).max()?;
+        let bound = self.stop_bound(KILLED_EXIT_WAIT)?;
         Some(bound.saturating_add(STOP_EXIT_SLACK))
     }
 
