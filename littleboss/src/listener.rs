@@ -16,7 +16,6 @@ use nix::sys::socket::{
 };
 
 use crate::activation::{Activated, ActivationError};
-use crate::log::log;
 use crate::own_file::OwnFile;
 use crate::rules::host_port;
 use crate::socket::local_address;
