@@ -689,6 +689,9 @@ fn spawn_lifecycle(
             let exited = exited.as_ref().map(std::os::fd::AsFd::as_fd);
             let mut beside_serving = orphaned.beside_serving;
             let mut short_said = false;
+            // Garbage may come in a loop (from whatever else holds the
+            // supervisor's end): said once in a while, with how many.
+            let mut bad_messages = crate::repeated::Repeated::new();
             // Without a pidfd, the parent is looked at instead (a
             // supervisor gone already, since the hello, at once).
             let ended = loop {
@@ -732,10 +735,12 @@ fn spawn_lifecycle(
                         std::thread::sleep(Duration::from_millis(10));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        crate::report::say_patiently(
-                            log::Level::Warn,
-                            format!("bad message from the supervisor: {e}"),
-                        );
+                        bad_messages.say(|more| {
+                            crate::report::say_patiently(
+                                log::Level::Warn,
+                                format!("bad message from the supervisor: {e}{more}"),
+                            );
+                        });
                     }
                     Ok(None) => break Ok(()),
                     // Said once the deadline runs, below.
@@ -785,6 +790,13 @@ fn spawn_lifecycle(
                 log::Level::Warn,
                 format!("{why}; lameduck, exiting within {within}"),
             );
+            // The end of a burst of garbage, which no more will follow.
+            if let Some(n) = bad_messages.take_unsaid() {
+                crate::report::say_detached(
+                    log::Level::Warn,
+                    format!("{n} more bad messages from the supervisor since the last said"),
+                );
+            }
             if gone && orphaned.refuse {
                 // Not ready yet beside a serving child (a reload's new
                 // child warming up): the queues of the sockets that one

@@ -373,15 +373,14 @@ fn an_orphaned_child_takes_its_unix_socket_file_away_for_the_next_start() {
     next.stop_expecting(0);
 }
 
-#[test]
-fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
+/// A `keeps_listener` child of a supervisor this test plays: its hello
+/// read and answered, with `shared` as its listener. The service, the
+/// test's end of the channel, and the child's pid.
+fn child_of_this_test(shared: &std::net::TcpListener) -> (Service, std::os::fd::OwnedFd, i32) {
     use nix::sys::socket::{
         AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, recv, sendmsg, socketpair,
     };
     use std::os::fd::AsRawFd;
-    // This test plays the supervisor, as an in-place upgrade that could not
-    // hand a child's channel on does: it closes the channel and lives on,
-    // holding the listening socket every child shares.
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -389,8 +388,6 @@ fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
         SockFlag::SOCK_CLOEXEC,
     )
     .unwrap();
-    let shared = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = shared.local_addr().unwrap();
     let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
     let mut cmd = svc.command(&svc.bin);
     with_channel(&mut cmd, &theirs, std::process::id());
@@ -419,6 +416,17 @@ fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
     )
     .unwrap();
     let child: i32 = svc.printed("pid");
+    (svc, ours, child)
+}
+
+#[test]
+fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
+    // This test plays the supervisor, as an in-place upgrade that could not
+    // hand a child's channel on does: it closes the channel and lives on,
+    // holding the listening socket every child shares.
+    let shared = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = shared.local_addr().unwrap();
+    let (svc, ours, child) = child_of_this_test(&shared);
     assert_eq!(read_greeting(addr).unwrap(), format!("keeps {child}\n"));
     drop(ours);
     svc.output.wait_for(&format!("draining pid={child}"));
@@ -426,6 +434,35 @@ fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
     let queued = std::net::TcpStream::connect(addr);
     assert!(queued.is_ok(), "the shared socket was shut: {queued:?}");
     svc.output.wait_for("lost the channel to the supervisor");
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL);
+}
+
+#[test]
+fn a_child_sent_garbage_on_its_channel_says_so_once_in_a_while() {
+    // Whatever else holds the supervisor's end (code the program forked
+    // there) may send the child garbage in a loop: one line, then, once
+    // the channel ends, how many more came; not a line each.
+    let shared = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (svc, ours, child) = child_of_this_test(&shared);
+    for _ in 0..50 {
+        nix::sys::socket::send(
+            std::os::fd::AsRawFd::as_raw_fd(&ours),
+            b"not json",
+            nix::sys::socket::MsgFlags::empty(),
+        )
+        .unwrap();
+    }
+    drop(ours);
+    // The channel is read in order: its end, which tells the rest, comes
+    // after all 50.
+    svc.output
+        .wait_for("49 more bad messages from the supervisor");
+    let out = svc.output.text();
+    assert_eq!(
+        out.matches("bad message from the supervisor").count(),
+        1,
+        "{out}"
+    );
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL);
 }
 
