@@ -794,7 +794,7 @@ fn spawn_lifecycle(
             if let Some(n) = bad_messages.take_unsaid() {
                 crate::report::say_detached(
                     log::Level::Warn,
-                    format!("{n} more bad messages from the supervisor since the last said"),
+                    format!("{n} more bad message(s) from the supervisor since the last said"),
                 );
             }
             if gone && orphaned.refuse {

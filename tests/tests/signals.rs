@@ -456,7 +456,7 @@ fn a_child_sent_garbage_on_its_channel_says_so_once_in_a_while() {
     // The channel is read in order: its end, which tells the rest, comes
     // after all 50.
     svc.output
-        .wait_for("49 more bad messages from the supervisor");
+        .wait_for("49 more bad message(s) from the supervisor");
     let out = svc.output.text();
     assert_eq!(
         out.matches("bad message from the supervisor").count(),
