@@ -192,8 +192,7 @@ fn where_bound(fd: &OwnedFd, spec: &ListenerSpec, wildcards_alike: bool) -> Plac
 /// `/etc/app/api.sock`, a link to the socket itself (which a bind of the
 /// declared path would find taken).
 fn same_file(declared: &str, bound: &str) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let identity = |path: &str| std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    let identity = |path: &str| crate::own_file::reached_identity(std::path::Path::new(path));
     bound.starts_with('/') && identity(declared).is_some_and(|id| identity(bound) == Some(id))
 }
 

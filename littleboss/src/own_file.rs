@@ -13,6 +13,13 @@ pub(crate) fn identity(path: &Path) -> Option<[u64; 2]> {
     Some([meta.dev(), meta.ino()])
 }
 
+/// The identity of the file a client opening or connecting to `path`
+/// reaches (symlinks followed, the last one too), `[device, inode]`.
+pub(crate) fn reached_identity(path: &Path) -> Option<[u64; 2]> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some([meta.dev(), meta.ino()])
+}
+
 /// The identity of the folder the file at `path` is in, as a bind or an
 /// open of `path` finds it (symlinks on the way followed); `.` for a bare
 /// name.

@@ -343,9 +343,6 @@ pub(crate) fn visible(text: &str) -> String {
     text.chars().map(escape).collect()
 }
 
-/// An [`unprintable`] character as bash's `$'...'` writes it: `\x1b` for
-/// an ASCII one; `\u0085` up to U+FFFF (`\x` is a byte to bash, not a
-/// character); `\U000e0041` past it.
 /// `text` with every character a terminal would not show as itself
 /// escaped, line ends and tabs too (`\x0a`): for a value that must stay
 /// on its line, as a listener's address.
@@ -357,6 +354,9 @@ fn on_one_line(text: &str) -> String {
     text.chars().map(escape).collect()
 }
 
+/// An [`unprintable`] character as bash's `$'...'` writes it: `\x1b` for
+/// an ASCII one; `\u0085` up to U+FFFF (`\x` is a byte to bash, not a
+/// character); `\U000e0041` past it.
 fn escaped(c: char) -> String {
     match c as u32 {
         ..0x80 => format!(r"\x{:02x}", c as u32),

@@ -1847,15 +1847,13 @@ impl HeldFiles {
     /// the bind would find it in use, having connected to it, as to
     /// another program's, to see whether it is stale.
     fn named(&self, key: &ListenerKey, name: &str) -> Option<String> {
-        use std::os::unix::fs::MetadataExt;
         if key.network != crate::spec::Network::Unix {
             return None;
         }
         // As a client reaches it, the last link followed too: a socket the
         // service manager passed is held under the path a listener
         // declared, which may be a link to it.
-        let identity =
-            |path: &std::path::Path| (std::fs::metadata(path).ok()).map(|m| [m.dev(), m.ino()]);
+        let identity = crate::own_file::reached_identity;
         let path = key.bind_address();
         let asked = identity(std::path::Path::new(path))?;
         // Both paths name the file now: not a file made since at an inode

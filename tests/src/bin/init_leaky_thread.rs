@@ -3,9 +3,9 @@
 //! opens the file `LEAKY_FILE` names without close-on-exec and keeps it
 //! open, as a C library's thread might (with `LEAKY_PIPE=1`, a pipe
 //! instead, which the forked child does not close itself but leaves to
-//! close-on-exec): no child started after may inherit it. It then prints whether the supervisor's environment, what
-//! a process it started would inherit, holds the children's channel
-//! variable (`leaky channel_var=`).
+//! close-on-exec): no child started after may inherit it. It then prints
+//! whether the supervisor's environment, what a process it started would
+//! inherit, holds the children's channel variable (`leaky channel_var=`).
 
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
